@@ -1,0 +1,53 @@
+# Two commands do all the set-up on a fresh machine:
+#   make lab    create .venv, install course_lib, open JupyterLab on lectures/
+#   make test   same install, then lint + the whole test suite (unit tests, widgets, notebooks)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch: a torch already in the venv (e.g. a CUDA build) is kept; otherwise the CPU build.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: install lab test lint format bench notebooks-clean help
+
+help:
+	@echo "make lab | make test | make bench | make lint | make format | make notebooks-clean"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@if $(BIN)/python -c "import torch" 2>/dev/null; then \
+		echo "keeping the installed torch $$($(BIN)/python -c 'import torch; print(torch.__version__)')"; \
+	else \
+		$(BIN)/pip install "torch==$(TORCH_VERSION)" --index-url $(TORCH_INDEX) \
+		|| $(BIN)/pip install "torch>=2.2"; \
+	fi
+	$(BIN)/pip install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+lab: install
+	@echo "Starting JupyterLab on lectures/ - open the http://127.0.0.1:... URL printed below."
+	$(BIN)/jupyter lab --notebook-dir=lectures --ip=127.0.0.1 $(LAB_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/python -m pytest tests lectures --nbval-lax --nbval-cell-timeout=300 $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m course_lib.bench
+
+notebooks-clean: install
+	$(BIN)/jupyter nbconvert --clear-output --inplace lectures/*.ipynb lectures/*/*.ipynb

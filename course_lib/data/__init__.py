@@ -1,0 +1,9 @@
+"""Data sets of the course: all generated or shipped with our dependencies, never downloaded.
+
+One module per data set; this file only re-exports them.
+"""
+
+from course_lib.data.moons import moons_curves, two_moons
+from course_lib.data.split import split_labeled
+
+__all__ = ["moons_curves", "split_labeled", "two_moons"]

@@ -1,0 +1,61 @@
+"""Repository hygiene: notebooks without outputs, environment.yml in step with pyproject."""
+
+import json
+import re
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "lectures").rglob("*.ipynb"))
+NOTEBOOKS = [p for p in NOTEBOOKS if ".ipynb_checkpoints" not in p.parts]
+
+
+def test_there_are_notebooks():
+    assert any(p.name.startswith("01_") for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_committed_without_outputs(path):
+    nb = json.loads(path.read_text())
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [], f"cell {i} has outputs: run `make notebooks-clean`"
+            assert cell.get("execution_count") is None, f"cell {i} has an execution count"
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", req, maxsplit=1)[0].strip().lower()
+
+
+CONDA_NAMES = {"torch": "pytorch"}
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "conda-forge" in env["channels"]
+    conda = {}
+    pip_section = []
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            pip_section += dep["pip"]
+        else:
+            conda[_name(dep)] = dep.replace(" ", "")
+    assert "-e ." in pip_section, "environment.yml must install the package itself"
+    py = re.search(r"\d+\.\d+", project["requires-python"]).group()
+    assert conda["python"] == f"python>={py}"
+    for req in project["dependencies"]:
+        name = _name(req)
+        conda_name = CONDA_NAMES.get(name, name)
+        assert conda_name in conda, f"{name} is in pyproject.toml but not in environment.yml"
+        spec = req.replace(" ", "")[len(name) :]
+        assert conda[conda_name] == conda_name + spec, f"{name}: versions differ"
+    extra = set(conda) - {CONDA_NAMES.get(_name(r), _name(r)) for r in project["dependencies"]}
+    assert extra <= {"python", "pip"}, f"environment.yml has packages pyproject lacks: {extra}"
