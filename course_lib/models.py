@@ -52,6 +52,58 @@ class MLP(nn.Module):
         return self.classifier(self.features(x))
 
 
+def _conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+
+class SmallCNN(nn.Module):
+    """A small CNN whose head is global average pooling + one linear layer (so CAM applies).
+
+    Blocks of two 3x3 conv-BN-ReLU layers, with 2x2 max-pooling between blocks (not after the
+    last one, so the last feature maps keep some resolution for class activation maps).
+
+    Attributes used by other chapters: ``features`` (the conv trunk, output (N, K, h, w)),
+    ``gap`` (global average pooling) and ``classifier`` (Linear K -> n_classes, the CAM weights).
+
+    Parameters
+    ----------
+    in_channels : int
+        Image channels (1 for grey-scale).
+    n_classes : int
+        Number of outputs (logits).
+    widths : sequence of int
+        Channels of each block.
+    dropout : float
+        Dropout before the classifier.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        n_classes: int = 10,
+        widths: Sequence[int] = (32, 64),
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        check_number(dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
+        layers: list[nn.Module] = []
+        c = in_channels
+        for i, w in enumerate(widths):
+            if i > 0:
+                layers.append(nn.MaxPool2d(2))
+            layers += _conv_bn_relu(c, w) + _conv_bn_relu(w, w)
+            c = w
+        self.features = nn.Sequential(*layers)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.classifier = nn.Linear(c, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"SmallCNN expects images (N, C, H, W); got shape {tuple(x.shape)}.")
+        return self.classifier(self.dropout(self.gap(self.features(x)).flatten(1)))
+
+
 def _mlp(input_shape: tuple[int, ...], n_classes: int, **kwargs) -> nn.Module:
     in_features = 1
     for d in input_shape:
@@ -59,8 +111,16 @@ def _mlp(input_shape: tuple[int, ...], n_classes: int, **kwargs) -> nn.Module:
     return MLP(in_features, n_classes, **kwargs)
 
 
+def _cnn(input_shape: tuple[int, ...], n_classes: int, **kwargs) -> nn.Module:
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"model='cnn' needs images of shape (N, C, H, W); got examples of shape {input_shape}."
+        )
+    return SmallCNN(input_shape[0], n_classes, **kwargs)
+
+
 # name -> factory(input_shape (without the batch axis), n_classes, **kwargs) -> nn.Module
-MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp}
+MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp, "cnn": _cnn}
 
 
 def build_model(

@@ -3,7 +3,8 @@
 One module per data set; this file only re-exports them.
 """
 
+from course_lib.data.digits import digits
 from course_lib.data.moons import moons_curves, two_moons
 from course_lib.data.split import split_labeled
 
-__all__ = ["moons_curves", "split_labeled", "two_moons"]
+__all__ = ["digits", "moons_curves", "split_labeled", "two_moons"]
