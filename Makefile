@@ -22,9 +22,11 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@if $(BIN)/python -c "import torch" 2>/dev/null; then \
 		echo "keeping the installed torch $$($(BIN)/python -c 'import torch; print(torch.__version__)')"; \
+	elif $(BIN)/python -c "import urllib.request as u; u.urlopen('$(TORCH_INDEX)/torch/', timeout=10)" 2>/dev/null; then \
+		$(BIN)/pip install "torch==$(TORCH_VERSION)" --index-url $(TORCH_INDEX); \
 	else \
-		$(BIN)/pip install "torch==$(TORCH_VERSION)" --index-url $(TORCH_INDEX) \
-		|| $(BIN)/pip install "torch>=2.2"; \
+		echo "$(TORCH_INDEX) is not reachable: installing torch==$(TORCH_VERSION) from the default index"; \
+		$(BIN)/pip install "torch==$(TORCH_VERSION)"; \
 	fi
 	$(BIN)/pip install -e ".[test]"
 	touch $@
