@@ -175,3 +175,29 @@ def learning_curve(
     ax.set_xlabel("step")
     ax.legend(loc="best")
     return ax
+
+
+def graph_edges(ax: Axes, X, W, *, color: str = "#555555", max_width: float = 1.5) -> Axes:
+    """Draw the edges of a weighted graph ``W`` (dense or scipy sparse, symmetric) on 2-D points.
+
+    Each edge is a segment whose width is proportional to its weight (largest = ``max_width``).
+    Draw the points afterwards (``scatter_labeled``) so they sit on top of the edges.
+    """
+    from matplotlib.collections import LineCollection
+    from scipy import sparse
+
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"graph_edges needs 2-D points of shape (n, 2); got {X.shape}.")
+    coo = sparse.triu(sparse.coo_matrix(W), k=1).tocoo()  # each undirected edge once
+    if coo.shape != (len(X), len(X)):
+        raise ValueError(f"W has shape {coo.shape}; expected ({len(X)}, {len(X)}).")
+    keep = coo.data > 0
+    i, j, w = coo.row[keep], coo.col[keep], coo.data[keep]
+    if w.size:
+        segments = np.stack([X[i], X[j]], axis=1)
+        ax.add_collection(
+            LineCollection(segments, linewidths=max_width * w / w.max(), colors=color, zorder=1)
+        )
+    ax.autoscale_view()
+    return ax
