@@ -7,7 +7,14 @@ BIN := $(VENV)/bin
 # torch: a torch already in the venv (e.g. a CUDA build) is kept; otherwise the CPU build.
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+# No display (a server, a container, SSH): do not try to open a browser; JupyterLab prints the URL.
+ifeq ($(shell uname -s)$(strip $(DISPLAY)$(WAYLAND_DISPLAY)),Linux)
+LAB_ARGS ?= --no-browser
+endif
 LAB_ARGS ?=
+# As root (e.g. in a container) JupyterLab refuses to start without --allow-root; it listens on
+# 127.0.0.1 only, behind a token.
+LAB_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 PYTEST_ARGS ?=
 
 .PHONY: install lab test lint format bench notebooks-clean help
@@ -34,8 +41,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 lab: install
-	@echo "Starting JupyterLab on lectures/ - open the http://127.0.0.1:... URL printed below."
-	$(BIN)/jupyter lab --notebook-dir=lectures --ip=127.0.0.1 $(LAB_ARGS)
+	@echo "Starting JupyterLab on lectures/ - open the http://127.0.0.1:...?token=... URL printed below."
+	$(BIN)/jupyter lab --notebook-dir=lectures --ip=127.0.0.1 $(LAB_ROOT) $(LAB_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -52,4 +59,4 @@ bench: install
 	$(BIN)/python -m course_lib.bench
 
 notebooks-clean: install
-	$(BIN)/jupyter nbconvert --clear-output --inplace lectures/*.ipynb lectures/*/*.ipynb
+	$(BIN)/jupyter nbconvert --clear-output --inplace $(wildcard lectures/*.ipynb lectures/*/*.ipynb lectures/*/*/*.ipynb)

@@ -134,3 +134,60 @@ def build_model(
             f"model={name!r} is unknown; choose one of {sorted(MODELS)} or a callable."
         )
     return MODELS[name](tuple(input_shape), n_classes, **kwargs)
+
+
+class TinyUNet(nn.Module):
+    """A small U-Net (Ronneberger et al., 2015): per-pixel logits of the same size as the input.
+
+    Encoder: blocks of two 3x3 conv-BN-ReLU layers with 2x2 max-pooling between them; decoder:
+    2x2 transposed convolutions up, concatenation with the encoder block of the same resolution
+    (skip connection), two conv-BN-ReLU layers; a 1x1 convolution gives ``n_classes`` logits per
+    pixel. With the default widths (16, 32, 64) it has about 120 thousand parameters and trains on
+    64x64 images in seconds on a CPU; (32, 64, 128) gives about 470 thousand.
+
+    Parameters
+    ----------
+    in_channels : int
+        Image channels (1 for grey-scale).
+    n_classes : int
+        Logits per pixel (2 for foreground/background).
+    widths : sequence of int
+        Channels of each resolution level; the input side must be divisible by
+        ``2 ** (len(widths) - 1)``.
+    """
+
+    def __init__(
+        self, in_channels: int = 1, n_classes: int = 2, widths: Sequence[int] = (16, 32, 64)
+    ):
+        super().__init__()
+        if len(widths) < 2:
+            raise ValueError(f"widths needs at least two levels; got {tuple(widths)}.")
+        self.widths = tuple(int(w) for w in widths)
+        self.down = nn.ModuleList()
+        c = in_channels
+        for w in self.widths:
+            self.down.append(nn.Sequential(*_conv_bn_relu(c, w), *_conv_bn_relu(w, w)))
+            c = w
+        self.pool = nn.MaxPool2d(2)
+        self.up = nn.ModuleList()
+        self.dec = nn.ModuleList()
+        for w in reversed(self.widths[:-1]):
+            self.up.append(nn.ConvTranspose2d(c, w, 2, stride=2))
+            self.dec.append(nn.Sequential(*_conv_bn_relu(2 * w, w), *_conv_bn_relu(w, w)))
+            c = w
+        self.head = nn.Conv2d(c, n_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        factor = 2 ** (len(self.widths) - 1)
+        if x.ndim != 4 or x.shape[-1] % factor or x.shape[-2] % factor:
+            raise ValueError(
+                f"TinyUNet expects images (N, C, H, W) with H and W divisible by {factor}; "
+                f"got shape {tuple(x.shape)}."
+            )
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else self.pool(x))
+            skips.append(x)
+        for up, dec, skip in zip(self.up, self.dec, reversed(skips[:-1]), strict=True):
+            x = dec(torch.cat([up(x), skip], dim=1))
+        return self.head(x)

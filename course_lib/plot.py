@@ -40,8 +40,20 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply the course's matplotlib style globally (the notebooks call it once)."""
+    """Apply the course's matplotlib style globally (the notebooks call it once).
+
+    In IPython it also registers a PNG display for matplotlib ``Figure`` objects, so a figure
+    made by :func:`figure` shows when it is a cell's last expression, whatever the backend.
+    """
     plt.rcParams.update(STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to register
+        return
+    shell = get_ipython()
+    if shell is not None:
+        png = shell.display_formatter.formatters["image/png"]
+        png.for_type(Figure, lambda fig: to_png(fig, dpi=90))
 
 
 def figure(
@@ -201,3 +213,22 @@ def graph_edges(ax: Axes, X, W, *, color: str = "#555555", max_width: float = 1.
         )
     ax.autoscale_view()
     return ax
+
+
+def label_overlay(ax, image, labels, mask=None, boxes=None, title=""):
+    """Chapter 08: a grey image with a label map on top (foreground red, ignore (-1) yellow),
+    the true mask's outline in cyan and the boxes ``(r0, c0, r1, c1)`` in white."""
+    from matplotlib.patches import Rectangle
+
+    ax.imshow(image, cmap="gray")
+    overlay = np.zeros((*labels.shape, 4))
+    overlay[labels == 1] = (0.84, 0.15, 0.16, 0.45)
+    overlay[labels == -1] = (1.0, 0.85, 0.1, 0.35)
+    ax.imshow(overlay)
+    if mask is not None and mask.any():
+        ax.contour(mask, levels=[0.5], colors="c", linewidths=0.8)
+    for r0, c0, r1, c1 in boxes if boxes is not None else []:
+        ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec="w", lw=0.6))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)

@@ -207,3 +207,190 @@ def lapsvm_explorer(X, y, *, curves=None, resolution: int = 70, y_true=None, **l
     widget = InteractiveFigure(draw, sliders, figsize=(5.0, 4.0))
     widget.result, widget.laplacian, widget.grid = result, laplacian, grid
     return widget
+
+
+def method_explorer(runs, X, y, *, curves=None, keys=("eval_acc",)):
+    """Choose a method, one setting of its key hyper-parameter, and scrub its recorded training.
+
+    ``runs`` maps a method name to ``{setting label: History}`` (each History recorded with
+    ``fit(..., grid=...)``); nothing is trained here. Changing the method switches the setting
+    slider to that method's labels (the middle one selected).
+    """
+    if not runs or not all(runs.values()):
+        raise ValueError("runs must map each method name to a non-empty {setting: History} dict.")
+    for name, by_setting in runs.items():
+        if any(not h.snapshots for h in by_setting.values()):
+            raise ValueError(f"a run of {name!r} has no snapshots; record it with fit(grid=...).")
+    names = list(runs)
+
+    def middle(name):
+        labels = list(runs[name])
+        return labels[len(labels) // 2]
+
+    method = W.Dropdown(options=names, value=names[0], description="method")
+    setting = W.SelectionSlider(
+        options=list(runs[names[0]]), value=middle(names[0]), description="setting"
+    )
+    n = max(len(h.snapshots) for by in runs.values() for h in by.values())
+    record = W.IntSlider(value=n - 1, min=0, max=n - 1, description="record", readout=False)
+
+    def on_method(change):  # registered before the redraw observer, so it runs first
+        setting.options = list(runs[change["new"]])
+        setting.value = middle(change["new"])
+
+    method.observe(on_method, names="value")
+
+    def draw(fig, method, setting, record):
+        by_setting = runs[method]
+        history = by_setting.get(setting, by_setting[middle(method)])
+        record = min(record, len(history.snapshots) - 1)
+        step = history.steps[record]
+        ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.2, 1])
+        plot.decision_boundary(
+            X, y, probs=history.snapshots[record], grid=history.grid, ax=ax1, curves=curves
+        )
+        ax1.set_title(f"{method}, {setting}, step {step}")
+        present = [k for k in keys if k in history.logs] or ["loss"]
+        plot.learning_curve(ax2, history, present, marker_step=step)
+
+    widget = InteractiveFigure(
+        draw, {"method": method, "setting": setting, "record": record}, figsize=(8.0, 3.4)
+    )
+    widget.runs = runs
+    return widget
+
+
+def rounds_player(rounds, images, masks, boxes, *, show=(0, 1, 2)):
+    """Chapter 08: scrub the rounds of recursive training (``box2mask.recursive_training``).
+
+    Stage 0 shows the round-0 labels (e.g. Box_i: red foreground, yellow ignore), stage r the
+    denoised predictions of round r, i.e. the labels of round r + 1; the true outline is cyan.
+    Right: Dice of the training labels and test Dice per round. Nothing is retrained.
+    """
+    from course_lib import metrics
+
+    stages = [rounds.labels[0], *rounds.pseudo]
+    slider = W.IntSlider(value=0, min=0, max=len(stages) - 1, description="round")
+    label = W.Label()
+
+    def draw(fig, stage):
+        axes = fig.subplots(1, len(show) + 1, width_ratios=[1] * len(show) + [1.4])
+        lab = stages[stage]
+        for ax, i in zip(axes[:-1], show, strict=True):
+            d = metrics.dice(masks[i], lab[i] == 1)
+            plot.label_overlay(
+                ax, images[i, 0], lab[i], masks[i], boxes[i], f"image {i}: Dice {d:.2f}"
+            )
+        ax = axes[-1]
+        dice_lab = [metrics.dice(masks, s == 1, per_image=True).mean() for s in stages]
+        ax.plot(range(len(stages)), dice_lab, "o-", label="training labels vs truth")
+        if rounds.eval_dice:
+            ax.plot(range(1, len(stages)), rounds.eval_dice, "s-", label="network, test images")
+        ax.axvline(stage, c="k", lw=1, ls=":")
+        ax.set_xlabel("round (0 = box labels)")
+        ax.set_ylabel("Dice")
+        ax.set_xticks(range(len(stages)))
+        ax.legend(loc="lower right")
+        what = "round-0 labels" if stage == 0 else f"labels after round {stage}"
+        label.value = f"{what}: mean Dice of the training labels {dice_lab[stage]:.3f}"
+
+    widget = InteractiveFigure(draw, {"stage": slider}, figsize=(9.5, 2.9))
+    widget.ui.children = (*widget.ui.children, label)
+    widget.slider, widget.label = slider, label
+    return widget
+
+
+def mixed_explorer(results, images, masks, *, show=(0, 1)):
+    """Chapter 08: a slider over the fraction of images with full masks.
+
+    ``results[f]`` holds ``"mixed"`` and ``"masks only"`` entries, each a pair (test Dice,
+    predicted test masks), plus ``"cost"`` pairs (hours of annotation) for both; drawn from
+    these precomputed runs: left, predictions of both trainings; right, Dice vs annotation cost.
+    """
+    fractions = sorted(results)
+    slider = W.SelectionSlider(options=fractions, value=fractions[len(fractions) // 2],
+                               description="masks")  # fmt: skip
+
+    def draw(fig, fraction):
+        axes = fig.subplots(1, 2 * len(show) + 1, width_ratios=[1] * 2 * len(show) + [2.0])
+        res = results[fraction]
+        k = 0
+        for name in ("mixed", "masks only"):
+            dice, pred = res[name]
+            for i in show:
+                title = f"{name}: Dice {dice:.3f}" if i == show[0] else ""
+                plot.label_overlay(
+                    axes[k], images[i, 0], pred[i].astype(int), masks[i], None, title
+                )
+                k += 1
+        ax = axes[-1]
+        for j, name in enumerate(("mixed", "masks only")):
+            cost = [results[f]["cost"][j] for f in fractions]
+            dice = [results[f][name][0] for f in fractions]
+            ax.plot(cost, dice, "o-", c=plot.CLASS_COLORS[j], label=name)
+            ax.plot(res["cost"][j], res[name][0], "o", ms=11, mfc="none", c="k")
+        ax.set_xlabel("annotation time (hours)")
+        ax.set_ylabel("test Dice")
+        ax.set_title(f"{fraction:.0%} of images with masks")
+        ax.legend(loc="lower right")
+
+    widget = InteractiveFigure(draw, {"fraction": slider}, figsize=(11.0, 2.9))
+    widget.slider = slider
+    return widget
+
+
+def cam_explorer(maps, images, masks, boxes, *, class_names=None):
+    """Chapter 07: image index, class and threshold -> class activation map, its box and IoU.
+
+    ``maps`` is a dict class -> precomputed maps (N, H, W) of the same N images; ``boxes`` the
+    true boxes (list of (k_i, 4) arrays). The box is :func:`course_lib.weak.cam.map_to_box` of
+    the map at ``threshold`` x its maximum; nothing is recomputed by the network.
+    """
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    from course_lib import metrics
+    from course_lib.weak.cam import map_to_box
+
+    classes = list(maps)
+    names = class_names or {c: f"class {c}" for c in classes}
+    n = len(next(iter(maps.values())))
+    index = W.IntSlider(value=0, min=0, max=n - 1, description="image")
+    cls = W.Dropdown(
+        options=[(names[c], c) for c in classes], value=classes[-1], description="class"
+    )
+    threshold = W.FloatSlider(value=0.2, min=0.05, max=0.95, step=0.05, description="threshold")
+    label = W.Label()
+
+    def draw(fig, index, cls, threshold):
+        axes = fig.subplots(1, 2)
+        m = maps[cls][index]
+        box = map_to_box(m, threshold)
+        iou = float(metrics.best_box_iou(box[None], [boxes[index]])[0])
+        for ax, show in zip(axes, ("image", "map"), strict=True):
+            ax.imshow(images[index, 0], cmap="gray")
+            if show == "map":
+                ax.imshow(m, cmap="jet", alpha=0.5)
+                ax.contour(m, levels=[threshold * m.max()], colors="w", linewidths=0.7)
+            if masks[index].any():
+                ax.contour(masks[index] > 0, levels=[0.5], colors="c", linewidths=0.8)
+            r0, c0, r1, c1 = box
+            ax.add_patch(
+                Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec="r", lw=1.2)
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0].set_title("image, lesion outline (cyan), box (red)", fontsize=9)
+        axes[1].set_title(f"map of {names[cls]}, threshold {threshold:.0%}", fontsize=9)
+        label.value = (
+            f"IoU of the red box with the best true box: {iou:.2f}"
+            if not np.isnan(iou)
+            else "no lesion in this image"
+        )
+
+    widget = InteractiveFigure(
+        draw, {"index": index, "cls": cls, "threshold": threshold}, figsize=(6.4, 3.4)
+    )
+    widget.ui.children = (*widget.ui.children, label)
+    widget.label = label
+    return widget

@@ -3,8 +3,33 @@
 One module per data set; this file only re-exports them.
 """
 
+from course_lib.data.cells import Cells, cells
 from course_lib.data.digits import digits
+from course_lib.data.lesions import LesionSet, lesions
+from course_lib.data.medmnist import load_medmnist
 from course_lib.data.moons import moons_curves, two_moons
+from course_lib.data.phantom import (
+    BRAIN_ADJACENCY,
+    adjacency_counts,
+    brain_phantom,
+    multiphase_lesions,
+    texture_sections,
+)
 from course_lib.data.split import split_labeled
 
-__all__ = ["digits", "moons_curves", "split_labeled", "two_moons"]
+__all__ = [
+    "Cells",
+    "cells",
+    "digits",
+    "lesions",
+    "LesionSet",
+    "load_medmnist",
+    "moons_curves",
+    "BRAIN_ADJACENCY",
+    "adjacency_counts",
+    "brain_phantom",
+    "multiphase_lesions",
+    "texture_sections",
+    "split_labeled",
+    "two_moons",
+]

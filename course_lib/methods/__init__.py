@@ -4,12 +4,31 @@ This file only re-exports them; add one import line per new method.
 """
 
 from course_lib.methods.base import Batch, Method, TrainData, linear_rampup, sigmoid_rampup
+from course_lib.methods.confidence_penalty import ConfidencePenalty, LabelSmoothing
+from course_lib.methods.entropy_min import EntropyMinimization
+from course_lib.methods.fixmatch import FixMatch
+from course_lib.methods.mean_teacher import MeanTeacher
+from course_lib.methods.mixmatch import MixMatch
+from course_lib.methods.pi_model import PiModel
+from course_lib.methods.pseudo_label import PseudoLabel
 from course_lib.methods.supervised import Supervised
+from course_lib.methods.temporal_ensembling import TemporalEnsembling
+from course_lib.methods.vat import VAT
 
 __all__ = [
+    "VAT",
     "Batch",
+    "ConfidencePenalty",
+    "EntropyMinimization",
+    "FixMatch",
+    "LabelSmoothing",
+    "MeanTeacher",
+    "MixMatch",
     "Method",
+    "PiModel",
+    "PseudoLabel",
     "Supervised",
+    "TemporalEnsembling",
     "TrainData",
     "linear_rampup",
     "sigmoid_rampup",

@@ -1,0 +1,199 @@
+"""Realistic evaluation of semi-supervised learning (Oliver et al., NeurIPS 2018, arXiv:1804.09170).
+
+Helpers of chapter 09, written so that every comparison uses *the same* model, training budget
+and estimator loop (``SSLClassifier``) for every method:
+
+- :func:`run_sweep`: accuracy vs number of labels per class, several methods and seeds;
+- :func:`tune_supervised`: a *tuned* supervised baseline, picked on a validation set;
+- :func:`mismatch_split`: a class-distribution mismatch between labeled and unlabeled data
+  (labeled classes 0..5, an unlabeled pool with a chosen fraction from the other classes);
+- :func:`selection_noise`: how often a validation set of realistic size picks the wrong model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from course_lib._validation import check_number, check_positive_int, check_X, check_y
+from course_lib.data.split import split_labeled
+from course_lib.estimator import SSLClassifier
+from course_lib.methods.base import Method
+
+
+def mismatch_split(
+    X,
+    y,
+    *,
+    labeled_classes: Sequence[int] = (0, 1, 2, 3, 4, 5),
+    per_class: int = 5,
+    n_unlabeled: int = 400,
+    mismatch: float = 0.5,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labeled examples of ``labeled_classes`` plus an unlabeled pool with a share of outsiders.
+
+    Oliver et al. (Sec. 4.4) label six CIFAR-10 classes and vary the share of the unlabeled data
+    that comes from the four other classes. Here: ``per_class`` labeled examples of each class in
+    ``labeled_classes``, and ``n_unlabeled`` unlabeled examples of which ``round(mismatch *
+    n_unlabeled)`` come from the other classes and the rest from the labeled classes (never the
+    labeled examples themselves). The pool size is the same for every ``mismatch``, so only the
+    class distribution changes.
+
+    Returns
+    -------
+    X_train : array (n_l + n_unlabeled, ...)
+    y_train : int array, the class for labeled examples and -1 for the pool.
+    """
+    X = check_X(X)
+    y = check_y(y, X.shape[0], allow_unlabeled=False)
+    per_class = check_positive_int(per_class, "per_class")
+    n_unlabeled = check_positive_int(n_unlabeled, "n_unlabeled")
+    check_number(mismatch, "mismatch", low=0.0, high=1.0)
+    inside = np.asarray(list(labeled_classes), dtype=np.int64)
+    if inside.size < 2 or not np.all(np.isin(inside, y)):
+        raise ValueError(
+            f"labeled_classes={list(labeled_classes)} must name at least two classes present in y."
+        )
+    rng = np.random.default_rng(seed)
+    labeled = []
+    for c in inside:
+        idx = np.flatnonzero(y == c)
+        if idx.size < per_class:
+            raise ValueError(f"per_class={per_class} exceeds the {idx.size} examples of class {c}.")
+        labeled.append(rng.choice(idx, per_class, replace=False))
+    labeled = np.concatenate(labeled)
+    is_in = np.isin(y, inside)
+    pool_in = np.setdiff1d(np.flatnonzero(is_in), labeled)
+    pool_out = np.flatnonzero(~is_in)
+    n_out = int(round(mismatch * n_unlabeled))
+    n_in = n_unlabeled - n_out
+    if n_out > pool_out.size or n_in > pool_in.size:
+        raise ValueError(
+            f"n_unlabeled={n_unlabeled} with mismatch={mismatch} needs {n_in} unlabeled examples "
+            f"of the labeled classes (have {pool_in.size}) and {n_out} of the others (have "
+            f"{pool_out.size}); lower n_unlabeled."
+        )
+    unlabeled = np.concatenate(
+        [rng.choice(pool_in, n_in, replace=False), rng.choice(pool_out, n_out, replace=False)]
+    )
+    keep = np.concatenate([labeled, unlabeled])
+    y_train = np.concatenate([y[labeled], np.full(n_unlabeled, -1, dtype=np.int64)])
+    return X[keep], y_train
+
+
+def run_sweep(
+    methods: dict[str, Method | None],
+    X,
+    y_true,
+    X_test,
+    y_test,
+    *,
+    per_class: Iterable[int] = (1, 2, 5, 10, 20),
+    seeds: Iterable[int] = (0, 1, 2),
+    params: dict[str, dict] | None = None,
+    **clf_params,
+) -> list[dict]:
+    """Accuracy of every method for every labels-per-class count and seed.
+
+    Every run is ``SSLClassifier(method=..., **clf_params)`` -- the same network, steps, batch
+    size and learning rate for every method (Oliver et al.'s first recommendation); ``params``
+    may override them per method name (e.g. a tuned supervised baseline). The labeled subset
+    depends on the seed only, so all methods see the same labels for a given seed.
+
+    Returns a list of records ``{"method", "per_class", "seed", "accuracy", "seconds"}``.
+    """
+    X = check_X(X)
+    y_true = check_y(y_true, X.shape[0], allow_unlabeled=False)
+    if not methods:
+        raise ValueError("methods is empty; pass e.g. {'supervised': Supervised()}.")
+    records = []
+    for k, seed in itertools.product(per_class, seeds):
+        y = split_labeled(y_true, k, seed=seed)
+        for name, method in methods.items():
+            kw = {**clf_params, **(params or {}).get(name, {})}
+            start = time.perf_counter()
+            clf = SSLClassifier(method=method, random_state=seed, **kw).fit(X, y)
+            records.append(
+                {
+                    "method": name,
+                    "per_class": int(k),
+                    "seed": int(seed),
+                    "accuracy": float(clf.score(X_test, y_test)),
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+    return records
+
+
+def summarize(records: list[dict], key: str = "per_class") -> dict[str, dict[str, np.ndarray]]:
+    """Group records by method: ``{method: {"x": sorted values of key, "mean", "std", "n"}}``."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name in dict.fromkeys(r["method"] for r in records):
+        rows = [r for r in records if r["method"] == name]
+        xs = sorted({r[key] for r in rows})
+        accs = [[r["accuracy"] for r in rows if r[key] == x] for x in xs]
+        out[name] = {
+            "x": np.asarray(xs),
+            "mean": np.array([np.mean(a) for a in accs]),
+            "std": np.array([np.std(a) for a in accs]),
+            "n": np.array([len(a) for a in accs]),
+        }
+    return out
+
+
+def tune_supervised(
+    X, y, X_val, y_val, grid: dict[str, Sequence], **clf_params
+) -> tuple[dict, list[tuple[dict, float]]]:
+    """Pick the supervised baseline's hyper-parameters on a validation set (grid search).
+
+    ``grid`` maps ``SSLClassifier`` parameter names to candidate values, e.g.
+    ``{"lr": [1e-3, 3e-3], "weight_decay": [0, 1e-3]}``. Returns the best combination and the
+    validation accuracy of every combination. Oliver et al.: SSL papers often compare against a
+    weak, untuned baseline; tune it with the same care as the SSL method.
+    """
+    if not grid:
+        raise ValueError("grid is empty; give at least one parameter with candidate values.")
+    names = list(grid)
+    scores = []
+    for values in itertools.product(*(grid[n] for n in names)):
+        params = dict(zip(names, values, strict=True))
+        clf = SSLClassifier(**{**clf_params, **params}).fit(X, y)
+        scores.append((params, float(clf.score(X_val, y_val))))
+    best = max(scores, key=lambda s: s[1])[0]
+    return best, scores
+
+
+def selection_noise(correct, n_val: int, n_draws: int = 2000, seed: int = 0) -> dict[str, float]:
+    """How reliable is model selection on a validation set of ``n_val`` examples?
+
+    ``correct`` is a boolean array (M models, n examples): whether model m classifies held-out
+    example i correctly; the mean over all n is each model's "true" accuracy. Each draw takes
+    ``n_val`` examples without replacement, computes the M validation accuracies and picks the
+    best. Returns
+
+    - ``p_best``: how often the truly best model is picked (ties shared);
+    - ``regret``: mean true-accuracy loss of the picked model against the best one;
+    - ``sd``: mean standard deviation of one model's validation accuracy, close to
+      sqrt(acc (1 - acc) / n_val) (binomial; less when n_val is a large part of n).
+    """
+    c = np.asarray(correct, dtype=bool)
+    if c.ndim != 2 or c.shape[0] < 2:
+        raise ValueError(f"correct must be (n_models >= 2, n_examples); got shape {c.shape}.")
+    n_val = check_positive_int(n_val, "n_val")
+    if n_val > c.shape[1]:
+        raise ValueError(f"n_val={n_val} exceeds the {c.shape[1]} examples in correct.")
+    n_draws = check_positive_int(n_draws, "n_draws")
+    rng = np.random.default_rng(seed)
+    true = c.mean(1)
+    best = true.max()
+    idx = np.argsort(rng.random((n_draws, c.shape[1])), axis=1)[:, :n_val]
+    val = c[:, idx].mean(2)  # (M, n_draws)
+    top = val == val.max(0, keepdims=True)
+    share = top / top.sum(0, keepdims=True)  # ties split evenly
+    p_best = float((share * (true[:, None] == best)).sum(0).mean())
+    regret = float((share * (best - true[:, None])).sum(0).mean())
+    return {"p_best": p_best, "regret": regret, "sd": float(val.std(1).mean())}

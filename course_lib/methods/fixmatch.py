@@ -1,0 +1,118 @@
+"""FixMatch (Sohn et al., 2020): pseudo-label the weak view, learn it on the strong view.
+
+K. Sohn, D. Berthelot, C.-L. Li, Z. Zhang, N. Carlini, E. D. Cubuk, A. Kurakin, H. Zhang,
+C. Raffel, "FixMatch: Simplifying Semi-Supervised Learning with Consistency and Confidence",
+NeurIPS 2020, arXiv:2001.07685. Equation numbers refer to that paper.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from course_lib import augment
+from course_lib._validation import check_number, check_positive_int
+from course_lib.methods.base import Batch, Method, TrainData, cross_entropy
+from course_lib.methods.pseudo_label import (
+    check_monitor_labels,
+    masked_cross_entropy,
+    monitor_numbers,
+    pseudo_labels,
+)
+
+
+@dataclass
+class FixMatch(Method):
+    r"""FixMatch: consistency between a weak and a strong view, gated by confidence.
+
+    Three ingredients of earlier chapters in one loss: **pseudo-labels** (ch. 05) from the weak
+    view alpha(u), a **confidence threshold** tau (ch. 04's low-entropy push, made hard) and
+    **consistency** (ch. 03) with a *strongly* augmented view A(u):
+
+    .. math::
+        \ell_s &= \frac{1}{B}\sum_{b=1}^{B} H\big(p_b, p_m(y \mid \alpha(x_b))\big)
+            && \text{(Eq. 2)} \\
+        q_b &= p_m(y \mid \alpha(u_b)),\quad \hat q_b = \arg\max q_b \\
+        \ell_u &= \frac{1}{\mu B}\sum_{b=1}^{\mu B}
+            \mathbb{1}[\max q_b \ge \tau]\; H\big(\hat q_b, p_m(y \mid \mathcal{A}(u_b))\big)
+            && \text{(Eq. 4)} \\
+        L &= \ell_s + \lambda_u \ell_u
+
+    The unlabeled batch is ``mu`` times the labeled one (``fit`` reads ``mu``).
+
+    Parameters
+    ----------
+    tau : float in (0, 1]
+        Confidence threshold (paper: 0.95).
+    lambda_u : float >= 0
+        Weight of the unlabeled loss (paper: 1).
+    mu : int >= 1
+        Ratio of unlabeled to labeled batch size (paper: 7).
+    weak, strong : callable
+        The weak augmentation alpha and the strong augmentation A. Defaults are the image
+        augmentations of ``course_lib.augment``; for 2-D points use e.g.
+        ``weak=augment.GaussianNoise(0.05), strong=augment.GaussianNoise(0.25)``.
+    ema_decay : float in [0, 1)
+        Predictions use an exponential moving average of the weights, as the paper evaluates
+        (paper: 0.999); the decay is warmed up as min(ema_decay, 1 - 1/(step + 1)) so a short
+        run is not dominated by its first steps. 0 = evaluate the trained weights themselves.
+    y_monitor : array or None
+        True labels of the whole training set, **only** for logging the accuracy of the
+        pseudo-labels (``pl_acc``, ``mask_correct``); never used in the loss.
+    """
+
+    tau: float = 0.95
+    lambda_u: float = 1.0
+    mu: int = 7
+    weak: Callable = augment.weak
+    strong: Callable = augment.strong
+    ema_decay: float = 0.99
+    y_monitor: object = None
+
+    def validate(self) -> None:
+        check_number(self.tau, "tau", low=0.0, high=1.0, low_inclusive=False)
+        check_number(self.lambda_u, "lambda_u", low=0.0)
+        check_positive_int(self.mu, "mu")
+        check_number(self.ema_decay, "ema_decay", low=0.0, high=1.0, high_inclusive=False)
+        for name in ("weak", "strong"):
+            if not callable(getattr(self, name)):
+                raise ValueError(f"{name} must be a callable augmentation x -> x'.")
+
+    def setup(self, model: nn.Module, data: TrainData) -> None:
+        y = check_monitor_labels(self.y_monitor, data.X.shape[0])
+        self._y_true = None if y is None else y.to(data.X.device)
+        self._ema = copy.deepcopy(model).eval() if self.ema_decay > 0 else None
+        if self._ema is not None:
+            self._ema.requires_grad_(False)
+
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
+        x_l, u = batch.x_l, batch.x_u
+        B, uB = len(x_l), len(u)
+        # one forward pass over weak(x), weak(u), strong(u): shared BatchNorm statistics
+        logits = model(torch.cat([self.weak(x_l), self.weak(u), self.strong(u)]))
+        logits_x, logits_uw, logits_us = logits[:B], logits[B : B + uB], logits[B + uB :]
+        loss_s = cross_entropy(logits_x, batch.y_l)  # Eq. 2
+        q_hat, mask = pseudo_labels(logits_uw, self.tau)  # argmax and 1[max q >= tau], no grad
+        loss_u = masked_cross_entropy(logits_us, q_hat, mask)  # Eq. 4
+        y_true = None if getattr(self, "_y_true", None) is None else self._y_true[batch.idx_u]
+        logs = {"loss_x": loss_s.item(), "loss_u": loss_u.item()}
+        logs.update(monitor_numbers(q_hat, mask, y_true))
+        return loss_s + self.lambda_u * loss_u, logs
+
+    # evaluation only: the loss above never sees the averaged weights
+    @torch.no_grad()
+    def after_step(self, model: nn.Module, step: int) -> None:
+        if getattr(self, "_ema", None) is None:
+            return
+        a = min(self.ema_decay, 1.0 - 1.0 / (step + 1))
+        for p_ema, p in zip(self._ema.parameters(), model.parameters(), strict=True):
+            p_ema.lerp_(p, 1.0 - a)
+        for b_ema, b in zip(self._ema.buffers(), model.buffers(), strict=True):
+            b_ema.copy_(b)  # BatchNorm statistics: taken from the trained network
+
+    def eval_model(self, model: nn.Module) -> nn.Module:
+        return model if getattr(self, "_ema", None) is None else self._ema

@@ -1,0 +1,106 @@
+"""Π-model (Laine & Aila, "Temporal Ensembling for Semi-Supervised Learning", ICLR 2017,
+arXiv:1610.02242), Algorithm 1.
+
+Two stochastic evaluations of the same mini-batch must agree: the squared difference of the two
+softmax outputs is penalised on every example, labeled or not. The noise comes from stochastic
+input augmentation and from dropout inside the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from course_lib._validation import check_number
+from course_lib.methods.base import Batch, Method, cross_entropy, sigmoid_rampup
+
+
+def gaussian_noise(x: Tensor, std: float) -> Tensor:
+    """x + N(0, std^2 I): the default stochastic augmentation of the consistency methods.
+
+    Suits 2-D points and, as a weak perturbation, images too. ``std = 0`` returns ``x``.
+    """
+    if std == 0:
+        return x
+    return x + std * torch.randn_like(x)
+
+
+def check_augment(augment) -> None:
+    """Raise ``ValueError`` unless ``augment`` is None or a callable Tensor -> Tensor."""
+    if augment is not None and not callable(augment):
+        raise ValueError(
+            f"augment must be a callable Tensor -> Tensor (e.g. course_lib.augment.weak) or None "
+            f"for Gaussian noise of std noise_std; got {type(augment).__name__}."
+        )
+
+
+def check_rampup(w_max: float, rampup: float) -> None:
+    """Validate the consistency weight ``w_max`` and the ramp-up length ``rampup``."""
+    check_number(w_max, "w_max", low=0.0)
+    check_number(rampup, "rampup", low=0.0, high=1.0)
+
+
+def rampup_weight(w_max: float, rampup: float, progress: float) -> float:
+    """w(t) = w_max * exp(-5 (1 - t / rampup)^2), constant w_max after the ramp-up.
+
+    ``progress`` is the fraction of training done; ``rampup`` the fraction spent ramping up
+    (Laine & Aila ramp up over the first 80 of 300 epochs, rampup ~ 0.27). ``rampup = 0``
+    means no ramp-up.
+    """
+    if rampup == 0:
+        return float(w_max)
+    return float(w_max) * sigmoid_rampup(progress / rampup)
+
+
+@dataclass
+class PiModel(Method):
+    """Π-model: consistency between two stochastic passes (Laine & Aila 2017, Algorithm 1).
+
+    For a mini-batch B (labeled part L, all of B used for consistency) and two stochastic
+    evaluations z_i = f(g(x_i)), z~_i = f(g(x_i)) with independent augmentation g and dropout:
+
+        loss = -(1/|L|) sum_{i in L} log z_i[y_i] + w(t) (1/(C|B|)) sum_{i in B} ||z_i - z~_i||^2
+
+    with z the softmax outputs, C the number of classes and w(t) = w_max exp(-5 (1 - t)^2)
+    ramped up over the first ``rampup`` fraction of training. Both branches carry gradient.
+
+    Parameters
+    ----------
+    w_max : float
+        Maximum consistency weight w_max (the paper uses 100 on CIFAR; a few to tens here).
+    rampup : float
+        Fraction of training over which w(t) ramps up (0 = no ramp-up).
+    noise_std : float
+        Standard deviation of the additive Gaussian input noise used when ``augment`` is None.
+    augment : callable, optional
+        Stochastic augmentation Tensor -> Tensor applied to the whole batch (images: e.g.
+        ``course_lib.augment.weak``). None: Gaussian noise of std ``noise_std``.
+    """
+
+    w_max: float = 30.0
+    rampup: float = 0.3
+    noise_std: float = 0.1
+    augment: Callable[[Tensor], Tensor] | None = None
+
+    def validate(self) -> None:
+        check_rampup(self.w_max, self.rampup)
+        check_number(self.noise_std, "noise_std", low=0.0)
+        check_augment(self.augment)
+
+    def g(self, x: Tensor) -> Tensor:
+        """The stochastic augmentation g(x)."""
+        return self.augment(x) if self.augment is not None else gaussian_noise(x, self.noise_std)
+
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
+        n_l = batch.x_l.shape[0]
+        x = torch.cat([batch.x_l, batch.x_u])  # B: the labeled and the unlabeled examples
+        logits = model(self.g(x))  # z_i    (first stochastic pass)
+        logits_tilde = model(self.g(x))  # z~_i (second pass: new noise, new dropout mask)
+        z, z_tilde = logits.softmax(1), logits_tilde.softmax(1)
+        loss_x = cross_entropy(logits[:n_l], batch.y_l)  # supervised part, labeled only
+        loss_u = ((z - z_tilde) ** 2).mean()  # (1/(C|B|)) sum ||z - z~||^2, both with grad
+        w = rampup_weight(self.w_max, self.rampup, batch.progress)  # w(t)
+        return loss_x + w * loss_u, {"loss_x": loss_x.item(), "loss_u": loss_u.item(), "w": w}

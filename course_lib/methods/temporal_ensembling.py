@@ -1,0 +1,92 @@
+"""Temporal Ensembling (Laine & Aila, "Temporal Ensembling for Semi-Supervised Learning",
+ICLR 2017, arXiv:1610.02242), Algorithm 2.
+
+Instead of a second stochastic pass (the Π-model), each example's target is an exponential
+moving average of the network's *past* predictions on it, one per epoch, with a start-up bias
+correction. One forward pass per input per epoch, and less noisy targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from course_lib._validation import check_number
+from course_lib.methods.base import Batch, Method, TrainData, cross_entropy
+from course_lib.methods.pi_model import check_augment, check_rampup, gaussian_noise, rampup_weight
+
+
+@dataclass
+class TemporalEnsembling(Method):
+    """Temporal Ensembling (Laine & Aila 2017, Algorithm 2).
+
+    Per example i the method keeps an ensemble Z_i (initially 0) and the number t_i of
+    predictions it holds. On a mini-batch, with z_i = f(g(x_i)) the softmax of one stochastic
+    pass and z~_i = Z_i / (1 - alpha^t_i) the bias-corrected target:
+
+        loss = -(1/|L|) sum_{i in L} log z_i[y_i] + w(t) (1 / (C |B|)) sum_{i in B} ||z_i - z~_i||^2
+
+    then, once per example and epoch, Z_i <- alpha Z_i + (1 - alpha) z_i and t_i <- t_i + 1.
+    The unlabeled stream of ``fit`` visits every example exactly once per pass, so updating Z_i
+    right after its use is the paper's end-of-epoch update. Examples without any prediction yet
+    (t_i = 0, first epoch) have no target and add nothing to the sum (the paper's z~ = 0 there
+    is multiplied by a ramp-up weight of ~0 anyway).
+
+    Parameters
+    ----------
+    alpha : float
+        Ensemble momentum alpha in [0, 1) (paper: 0.6).
+    w_max, rampup, noise_std, augment :
+        As in :class:`~course_lib.methods.PiModel`.
+    """
+
+    alpha: float = 0.6
+    w_max: float = 30.0
+    rampup: float = 0.3
+    noise_std: float = 0.1
+    augment: Callable[[Tensor], Tensor] | None = None
+    # per-example state, made by setup(): Z (n, C) ensemble predictions, t (n,) their count
+    Z: Tensor | None = field(default=None, init=False, repr=False, compare=False)
+    t: Tensor | None = field(default=None, init=False, repr=False, compare=False)
+
+    def validate(self) -> None:
+        check_number(self.alpha, "alpha", low=0.0, high=1.0, high_inclusive=False)
+        check_rampup(self.w_max, self.rampup)
+        check_number(self.noise_std, "noise_std", low=0.0)
+        check_augment(self.augment)
+
+    def setup(self, model: nn.Module, data: TrainData) -> None:
+        n = data.X.shape[0]
+        self.Z = torch.zeros(n, data.n_classes, device=data.X.device)
+        self.t = torch.zeros(n, dtype=torch.long, device=data.X.device)
+
+    def g(self, x: Tensor) -> Tensor:
+        """The stochastic augmentation g(x)."""
+        return self.augment(x) if self.augment is not None else gaussian_noise(x, self.noise_std)
+
+    def targets(self, idx: Tensor) -> tuple[Tensor, Tensor]:
+        """z~ = Z / (1 - alpha^t) for examples ``idx``, and the mask of those with t >= 1."""
+        t = self.t[idx]
+        seen = t > 0
+        correction = 1.0 - self.alpha ** t.clamp_min(1).to(self.Z.dtype)  # startup bias
+        return self.Z[idx] / correction[:, None], seen
+
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
+        if self.Z is None:
+            raise RuntimeError("TemporalEnsembling needs setup(); train it with fit().")
+        n_l = batch.x_l.shape[0]
+        logits = model(self.g(torch.cat([batch.x_l, batch.x_u])))  # ONE stochastic pass
+        z = logits[n_l:].softmax(1)  # z_i for the unlabeled stream (every example once/epoch)
+        z_tilde, seen = self.targets(batch.idx_u)  # ensemble targets, no gradient
+        loss_x = cross_entropy(logits[:n_l], batch.y_l)
+        sq = ((z - z_tilde) ** 2).sum(1) * seen  # ||z_i - z~_i||^2, 0 without a target yet
+        loss_u = sq.sum() / (z.shape[0] * z.shape[1])  # 1/(C|B|) sum_i
+        w = rampup_weight(self.w_max, self.rampup, batch.progress)
+        with torch.no_grad():  # accumulate the ensemble: Z <- alpha Z + (1 - alpha) z
+            self.Z[batch.idx_u] = self.alpha * self.Z[batch.idx_u] + (1 - self.alpha) * z
+            self.t[batch.idx_u] += 1
+        logs = {"loss_x": loss_x.item(), "loss_u": loss_u.item(), "w": w}
+        return loss_x + w * loss_u, logs

@@ -1,0 +1,483 @@
+"""The widgets in a real JupyterLab, driven in headless Chromium the way a person uses them.
+
+A widget that passes ``test_widgets.py`` can still show "Error displaying widget" in JupyterLab when
+the front-end extension and the kernel package disagree. This test starts ``jupyter lab`` on
+127.0.0.1 (token, no browser, throw-away settings), opens each chapter notebook of ``CASES`` in
+Debian's Chromium through Python Playwright, runs its cells from the Run menu (chapter 01: Run All
+Cells; later chapters: the cells up to the widget, as nbval runs them all anyway), drags one slider
+of the chapter's widget with the mouse to one end and back to the other, and checks that the
+rendered figure changed each time (both the PNG the kernel sent and a screenshot of what is on
+screen) and that no widget error is shown.
+
+Screenshots and the server/browser logs go to ``test-artifacts/browser/`` (printed by the test).
+The notebook is a copy in a temporary folder, so the committed file (no outputs) is never written.
+
+Chromium: ``/usr/bin/chromium`` (Debian packages ``chromium`` and ``chromium-driver``; ``.ci/run``
+installs them) or the path in ``COURSE_CHROMIUM``. Without it the test is skipped with the install
+command, except under CI (``CI`` set), where it fails.
+
+**Adding a chapter:** append one ``WidgetCase`` to ``CASES`` (notebook, a line of the code cell that
+displays the widget, which slider to drag). ``test_planned_widget_chapters_have_a_browser_case``
+fails until the chapters named in ``PLANNED`` that exist in ``lectures/`` have their case.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = ROOT / "lectures"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
+# Without the networking flags Chromium keeps calling Google's hosts, which stalls on a machine
+# without internet.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+INSTALL_HINT = (
+    "install it with `sudo apt-get install chromium chromium-driver` (Debian/Ubuntu) "
+    "or point COURSE_CHROMIUM at a Chromium/Chrome binary"
+)
+# The longest a notebook may take to run in the browser (raise it on a slow or busy machine).
+RUN_TIMEOUT_S = float(os.environ.get("COURSE_BROWSER_TIMEOUT", 300))
+
+
+@dataclass(frozen=True)
+class WidgetCase:
+    """One widget to drive: the chapter, the cell that displays it, the slider to drag.
+
+    notebook : file name in ``lectures/``.
+    marker : a piece of the source of the code cell whose output is the widget.
+    slider : which slider of that widget (0 = the first on screen).
+    to : drag that slider's handle to the ``"min"`` or ``"max"`` end of its track first; the test
+        then drags it to the other end.
+    run_all : run all cells (Run > Run All Cells), or only the cells up to the widget's (Run All
+        Above Selected Cell), which keeps the test short: nbval runs every cell anyway.
+    """
+
+    notebook: str
+    marker: str
+    slider: int = 0
+    to: str = "min"
+    run_all: bool = False
+
+    def __post_init__(self):
+        if self.to not in ("min", "max"):
+            raise ValueError(f"to must be 'min' or 'max', got {self.to!r}")
+
+    @property
+    def id(self) -> str:
+        return self.notebook.split("_")[0] + "-" + self.marker.split("(")[0].split("=")[0].strip()
+
+
+# One widget per chapter. The chapters of PLANNED get a line here when their notebook lands.
+CASES = [
+    WidgetCase("01_two_moons.ipynb", "player = training_player(", to="min", run_all=True),
+    WidgetCase("02_laplacian_svm.ipynb", "lapsvm_explorer(X, y,", slider=0, to="min"),  # gamma_I
+    WidgetCase("06_mixmatch_fixmatch.ipynb", "tau_widget = InteractiveFigure(", to="min"),  # tau
+    WidgetCase("07_cam.ipynb", "widget = cam_explorer(", slider=1, to="max"),  # threshold
+    WidgetCase("08_box_to_mask.ipynb", "player = rounds_player(", to="max"),  # rounds
+]
+# Chapters whose widget the browser test must cover once their notebook exists (issue 9).
+PLANNED = {
+    "02": "LapSVM gamma_I slider",
+    "06": "FixMatch tau slider",
+    "07": "CAM threshold slider",
+    "08": "box-to-mask rounds slider",
+}
+
+# JupyterLab user settings for the test: no autosave (the run must not write the notebook), all
+# cells attached to the page (no windowing, so every cell can be found), the notebook's kernel
+# started without asking, no news/update requests.
+LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none",
+        "autoStartDefaultKernel": True,  # else a "Select Kernel" dialog may come up on opening
+    },
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def _missing(what: str) -> None:
+    """Fail under CI, skip elsewhere: a missing browser must never pass silently in CI."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"CI is set and {what}; .ci/run should have installed it", pytrace=False)
+    pytest.skip(what)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _code_cell_index(path: Path, marker: str) -> int:
+    """Index (among all cells) of the code cell containing ``marker``."""
+    cells = json.loads(path.read_text())["cells"]
+    hits = [
+        i
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "code" and marker in "".join(c["source"])
+    ]
+    assert len(hits) == 1, f"{path.name}: {len(hits)} code cells contain {marker!r}, expected 1"
+    return hits[0]
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nbrowser test artifacts (screenshots, logs): {ARTIFACTS}")
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def lab(artifacts):
+    """JupyterLab on 127.0.0.1 serving a temporary copy of lectures/; yields (url, token, root)."""
+    if not Path(CHROMIUM).exists():
+        _missing(f"Chromium is not at {CHROMIUM}: {INSTALL_HINT}")
+    tmp = Path(tempfile.mkdtemp(prefix="course-lab-"))
+    try:
+        root = tmp / "root"
+        shutil.copytree(LECTURES, root / "lectures", ignore=shutil.ignore_patterns(".ipynb_*"))
+        if (ROOT / "assets").is_dir():
+            (root / "assets").symlink_to(ROOT / "assets")
+        settings = tmp / "settings"
+        for name, values in LAB_SETTINGS.items():
+            f = settings / name
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(json.dumps(values))
+        env = dict(os.environ)
+        for var in ("CONFIG", "RUNTIME"):  # no user config, no stale runtime files
+            env[f"JUPYTER_{var}_DIR"] = str(tmp / var.lower())
+        env["IPYTHONDIR"] = str(tmp / "ipython")
+        env.pop("MPLBACKEND", None)  # conftest sets Agg; the kernels use Jupyter's inline backend
+        port, token = _free_port(), secrets.token_hex(16)
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",  # no PyPI requests
+            "--ServerApp.terminals_enabled=False",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+            cmd.append("--allow-root")
+        log = open(artifacts / "jupyterlab.log", "w")  # noqa: SIM115 - closed in finally
+        proc = subprocess.Popen(
+            cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"jupyter lab exited with {proc.returncode}; see {log.name}")
+                try:
+                    with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"jupyter lab did not answer in 90 s; see {log.name}")
+                    time.sleep(0.3)
+            yield url, token, root
+        finally:
+            _stop(proc, url, token)
+            log.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stop(proc: subprocess.Popen, url: str, token: str) -> None:
+    """Shut the server (and its kernels) down; escalate to signals if it does not go."""
+    if proc.poll() is None:
+        try:
+            _api(url, token, "shutdown", method="POST")
+            proc.wait(timeout=15)
+        except Exception:
+            pass
+    for sig in ("terminate", "kill"):
+        if proc.poll() is not None:
+            break
+        try:  # the server's own process group: its kernels go too
+            os.killpg(proc.pid, 15 if sig == "terminate" else 9)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def browser(lab, artifacts):
+    """Headless Debian Chromium through Python Playwright (no browser download needed)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Python Playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _api(url: str, token: str, path: str, method: str = "GET"):
+    req = urllib.request.Request(f"{url}/api/{path}?token={token}", method=method)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body = r.read()
+    return json.loads(body) if body else None
+
+
+@pytest.fixture
+def page(lab, browser, artifacts, request):
+    """A fresh browser context; afterwards the page is screenshotted and all kernels stopped."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    console = []
+    pg.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    pg.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    name = request.node.callspec.id if hasattr(request.node, "callspec") else request.node.name
+    try:
+        yield pg
+    finally:
+        (artifacts / f"{name}-console.log").write_text("\n".join(console) + "\n")
+        try:
+            pg.screenshot(path=str(artifacts / f"{name}-page.png"), full_page=False)
+        except Exception:
+            pass
+        context.close()
+        url, token, _ = lab
+        try:
+            for session in _api(url, token, "sessions"):  # free the CPU for the next chapter
+                _api(url, token, f"sessions/{session['id']}", method="DELETE")
+        except OSError:
+            pass  # the server is gone; the lab fixture reports it
+
+
+# -- helpers that act in the page ---------------------------------------------------------------
+
+_IMAGE_BYTES_JS = """async (img) => {
+    const buf = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    let s = "";
+    for (let i = 0; i < buf.length; i += 0x8000) {
+        s += String.fromCharCode.apply(null, buf.subarray(i, i + 0x8000));
+    }
+    return btoa(s);
+}"""
+
+
+def _image_digest(img) -> str:
+    """sha256 of the PNG the kernel sent (ipywidgets shows it from a blob: URL)."""
+    return hashlib.sha256(base64.b64decode(img.evaluate(_IMAGE_BYTES_JS))).hexdigest()
+
+
+# The status bar reads "Python 3 (ipykernel) | Idle" once the kernel is connected and idle.
+IDLE_JS = """() => [...document.querySelectorAll('.jp-StatusBar-Widget')]
+    .some(w => w.textContent.includes('| Idle'))"""
+
+
+def _kernel_idle(page) -> bool:
+    return page.evaluate(IDLE_JS)
+
+
+def _wait_for_new_image(page, img, old: str, timeout_s: float = 60.0) -> str:
+    """Wait until the image differs from ``old``, the kernel is idle (a drag sends several values,
+    each one a redraw) and the image has not changed for a second; return its digest."""
+    deadline = time.monotonic() + timeout_s
+    last, stable_since = old, None
+    while time.monotonic() < deadline:
+        now = _image_digest(img)
+        if now != last:
+            last, stable_since = now, time.monotonic()
+        elif now != old and time.monotonic() - stable_since > 1.0 and _kernel_idle(page):
+            return now
+        time.sleep(0.2)
+    return last
+
+
+def _drag(page, slider, end: str) -> None:
+    """Drag the slider's handle with the mouse to the ``end`` ("min"/"max") of its track."""
+    track = slider.locator(".noUi-target").first
+    handle = slider.locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    t, h = track.bounding_box(), handle.bounding_box()
+    page.mouse.move(h["x"] + h["width"] / 2, h["y"] + h["height"] / 2)
+    page.mouse.down()
+    x = t["x"] - 20 if end == "min" else t["x"] + t["width"] + 20
+    page.mouse.move(x, h["y"] + h["height"] / 2, steps=12)
+    page.mouse.up()
+
+
+def _errors_on_page(page) -> list[str]:
+    text = page.locator(".jp-Notebook").inner_text()
+    bad = ("Error displaying widget", "Failed to load model class", "Traceback (most recent call")
+    return [b for b in bad if b in text]
+
+
+def _run(page, cells: list, upto: int | None) -> None:
+    """Run > Run All Cells (``upto`` None), or select cell ``upto + 1`` and Run > Run All Above
+    Selected Cell; then wait until every code cell up to ``upto`` shows an execution count."""
+    all_cells = page.locator(".jp-Notebook .jp-Cell")
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n", arg=len(cells)
+    )
+    if upto is None or upto == len(cells) - 1:
+        upto, item = len(cells) - 1, "Run All Cells"
+    else:
+        item = "Run All Above Selected Cell"
+    # Wait for the kernel to be connected: right after opening, Run does nothing.
+    page.wait_for_function(IDLE_JS, timeout=120_000, polling=500)
+    started = (
+        "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+        ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"
+    )
+    for _ in range(3):
+        if item != "Run All Cells":
+            # a click in the prompt column selects a cell without editing it
+            all_cells.nth(upto + 1).click(position={"x": 40, "y": 8})
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator(".lm-Menu-item:not(.lm-mod-disabled)", has_text=item).first.click()
+        try:  # a second click while the first run is queued would run the cells twice
+            page.wait_for_function(started, timeout=20_000, polling=250)
+            break
+        except Exception:
+            page.keyboard.press("Escape")
+    else:
+        raise AssertionError(f"Run > {item} started nothing")
+    # A code cell is done when its prompt shows a number; "[*]" is running or queued. When a cell
+    # fails, JupyterLab stops and the cells after it show "[ ]" again, with the kernel idle.
+    js = """(upto) => {
+        if (document.querySelector('.jp-Dialog')) return 'dialog';
+        const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')].slice(0, upto + 1);
+        const prompts = cells.filter(c => c.classList.contains('jp-CodeCell'))
+            .map(c => c.querySelector('.jp-InputPrompt').textContent);
+        if (prompts.every(p => /\\[\\d+\\]/.test(p))) return 'done';
+        if (!prompts.some(p => p.includes('*')) && (IDLE_JS)()) return 'stopped';
+        return false;
+    }""".replace("IDLE_JS", IDLE_JS)
+    state = None
+    for _ in range(3):  # 'stopped' must hold 3 times, 2 s apart
+        state = page.wait_for_function(
+            js, arg=upto, timeout=RUN_TIMEOUT_S * 1000, polling=500
+        ).json_value()
+        if state != "stopped":
+            break
+        page.wait_for_timeout(2_000)
+    if state == "dialog":
+        text = page.locator(".jp-Dialog").inner_text()
+        raise AssertionError(f"a dialog came up while running the notebook: {text!r}")
+    if state == "stopped":
+        text = page.locator(".jp-Notebook").inner_text()[-3000:]
+        raise AssertionError(f"the run stopped before cell {upto}; the notebook ends with {text}")
+
+
+# -- the tests ----------------------------------------------------------------------------------
+
+
+def test_planned_widget_chapters_have_a_browser_case():
+    covered = {c.notebook.split("_")[0] for c in CASES}
+    present = {p.name.split("_")[0]: p.name for p in LECTURES.glob("[0-9][0-9]_*.ipynb")}
+    missing = [
+        f"{present[n]} ({what})" for n, what in PLANNED.items() if n in present and n not in covered
+    ]
+    assert not missing, f"add a WidgetCase to CASES in tests/test_browser.py for: {missing}"
+    for case in CASES:
+        assert (LECTURES / case.notebook).exists(), f"{case.notebook} is not in lectures/"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_widget_in_jupyterlab(case, lab, page, artifacts):
+    url, token, root = lab
+    name = case.id
+    source = LECTURES / case.notebook
+    before = source.read_bytes()
+    cells = json.loads(before)["cells"]
+    index = _code_cell_index(source, case.marker)
+
+    # a workspace of its own: only this notebook is open (no tab restored from an earlier case)
+    page.goto(f"{url}/lab/workspaces/{name}/tree/lectures/{case.notebook}?reset&token={token}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    t0 = time.monotonic()
+    _run(page, cells, None if case.run_all else index)
+    what = "all cells" if case.run_all else "the cells up to the widget"
+    print(f"{case.notebook}: {what} ran in the browser in {time.monotonic() - t0:.1f} s")
+
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    output = cell.locator(".jp-OutputArea-output")
+    img = output.locator("img.widget-image").first
+    try:
+        img.wait_for(state="visible", timeout=30_000)
+    except Exception as e:
+        raise AssertionError(
+            f"{case.notebook}: no widget image in the output of the cell with {case.marker!r}; "
+            f"the output reads: {output.all_inner_texts()!r}"
+        ) from e
+    assert not _errors_on_page(page), f"{case.notebook}: {_errors_on_page(page)} on the page"
+    sliders = output.locator(".widget-slider")
+    assert sliders.count() > case.slider, f"{case.notebook}: widget has {sliders.count()} sliders"
+    slider = sliders.nth(case.slider)
+    handle = slider.locator(".noUi-handle").first
+
+    img.scroll_into_view_if_needed()
+    shots = {}
+    digests = {"start": _image_digest(img)}
+    values = {"start": handle.get_attribute("aria-valuenow")}
+    shots["start"] = img.screenshot(path=str(artifacts / f"{name}-1-start.png"))
+    other = "max" if case.to == "min" else "min"
+    for step, end in (("2-" + case.to, case.to), ("3-" + other, other)):
+        previous = digests[list(digests)[-1]]
+        _drag(page, slider, end)
+        digests[step] = _wait_for_new_image(page, img, previous)
+        values[step] = handle.get_attribute("aria-valuenow")
+        img.scroll_into_view_if_needed()
+        shots[step] = img.screenshot(path=str(artifacts / f"{name}-{step}.png"))
+        assert digests[step] != previous, (
+            f"{case.notebook}: the figure did not change after dragging the slider to its {end} "
+            f"(slider value {values[step]}); screenshots in {artifacts}"
+        )
+        assert shots[step] != shots[list(shots)[-2]], f"{case.notebook}: screen did not change"
+    assert values["2-" + case.to] != values["3-" + other], values
+    if values["3-" + other] == values["start"]:  # back where it started: the same figure
+        assert digests["3-" + other] == digests["start"]
+    assert not _errors_on_page(page), f"{case.notebook}: {_errors_on_page(page)} on the page"
+    # The run happened on a copy: the committed notebook (no outputs) is untouched.
+    assert source.read_bytes() == before

@@ -1,0 +1,105 @@
+"""Chapter 09: realistic-evaluation helpers (mismatch pools, sweeps, model-selection noise)."""
+
+import numpy as np
+import pytest
+
+from course_lib.data import digits
+from course_lib.evaluation import (
+    mismatch_split,
+    run_sweep,
+    selection_noise,
+    summarize,
+    tune_supervised,
+)
+from course_lib.methods import PseudoLabel, Supervised
+
+
+@pytest.fixture(scope="module")
+def dig():
+    return digits(flat=True)
+
+
+@pytest.mark.parametrize("mismatch", [0.0, 0.5, 1.0])
+def test_mismatch_split_composition(dig, mismatch):
+    X, y, _, _ = dig
+    Xtr, ytr = mismatch_split(X, y, per_class=3, n_unlabeled=200, mismatch=mismatch, seed=1)
+    assert Xtr.shape == (18 + 200, 64)
+    lab = ytr != -1
+    np.testing.assert_array_equal(np.bincount(ytr[lab]), [3] * 6)
+    # recover the true classes of the pool by matching rows of X
+    rows = {x.tobytes(): c for x, c in zip(X, y, strict=True)}
+    pool = np.array([rows[x.tobytes()] for x in Xtr[~lab]])
+    assert np.sum(pool >= 6) == round(200 * mismatch)
+    # no labeled example appears again in the pool
+    lab_rows = {x.tobytes() for x in Xtr[lab]}
+    assert not any(x.tobytes() in lab_rows for x in Xtr[~lab])
+    # same seed, same split
+    Xtr2, ytr2 = mismatch_split(X, y, per_class=3, n_unlabeled=200, mismatch=mismatch, seed=1)
+    np.testing.assert_array_equal(Xtr, Xtr2)
+
+
+def test_mismatch_split_errors(dig):
+    X, y, _, _ = dig
+    with pytest.raises(ValueError, match="mismatch"):
+        mismatch_split(X, y, mismatch=1.5)
+    with pytest.raises(ValueError, match="n_unlabeled"):
+        mismatch_split(X, y, n_unlabeled=5000, mismatch=1.0)
+    with pytest.raises(ValueError, match="labeled_classes"):
+        mismatch_split(X, y, labeled_classes=(3,))
+
+
+def test_summarize_by_hand():
+    recs = [
+        {"method": "a", "per_class": 1, "seed": 0, "accuracy": 0.5},
+        {"method": "a", "per_class": 1, "seed": 1, "accuracy": 0.7},
+        {"method": "a", "per_class": 5, "seed": 0, "accuracy": 0.9},
+        {"method": "b", "per_class": 1, "seed": 0, "accuracy": 0.4},
+    ]
+    s = summarize(recs)
+    np.testing.assert_array_equal(s["a"]["x"], [1, 5])
+    np.testing.assert_allclose(s["a"]["mean"], [0.6, 0.9])
+    np.testing.assert_allclose(s["a"]["std"], [0.1, 0.0])
+    np.testing.assert_array_equal(s["b"]["n"], [1])
+
+
+def test_run_sweep_same_labels_for_all_methods(dig):
+    X, y, Xt, yt = dig
+    recs = run_sweep(
+        {"sup": Supervised(), "pl": PseudoLabel()},
+        X[:300], y[:300], Xt[:100], yt[:100],
+        per_class=(2,), seeds=(0, 1), steps=5, params={"sup": {"lr": 1e-2}}, device="cpu",
+    )  # fmt: skip
+    assert [(r["method"], r["seed"]) for r in recs] == [
+        ("sup", 0), ("pl", 0), ("sup", 1), ("pl", 1)
+    ]  # fmt: skip
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in recs)
+    with pytest.raises(ValueError, match="methods"):
+        run_sweep({}, X, y, Xt, yt)
+
+
+def test_tune_supervised_returns_best(dig):
+    X, y, Xt, yt = dig
+    best, scores = tune_supervised(
+        X[:200], y[:200], Xt[:100], yt[:100], {"lr": [1e-5, 1e-2]}, steps=40, device="cpu"
+    )
+    assert len(scores) == 2 and best == max(scores, key=lambda s: s[1])[0]
+    assert best == {"lr": 1e-2}  # a learning rate of 1e-5 cannot learn in 40 steps
+    with pytest.raises(ValueError, match="grid"):
+        tune_supervised(X, y, Xt, yt, {})
+
+
+def test_selection_noise_extremes_and_binomial():
+    perfect = np.array([[True] * 100, [False] * 100])
+    out = selection_noise(perfect, 10, n_draws=50)
+    assert out == {"p_best": 1.0, "regret": 0.0, "sd": 0.0}
+    same = np.ones((3, 50), dtype=bool)
+    assert selection_noise(same, 5, n_draws=20)["p_best"] == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    coin = rng.random((2, 20000)) < np.array([[0.80], [0.82]])
+    small, large = selection_noise(coin, 20, seed=1), selection_noise(coin, 2000, seed=1)
+    assert small["sd"] == pytest.approx(np.sqrt(0.8 * 0.2 / 20), rel=0.15)
+    assert small["p_best"] < large["p_best"] and small["regret"] > large["regret"]
+    with pytest.raises(ValueError, match="n_val"):
+        selection_noise(coin, 30000)
+    with pytest.raises(ValueError, match="correct"):
+        selection_noise(coin[:1], 10)
