@@ -34,8 +34,8 @@ from course_lib.papers import (
 
 
 def _synergic(seeds, device) -> Table:
-    train = lesions(600, 32, seed=0, n_types=2, p_lesion=0.67)
-    test = lesions(600, 32, seed=1, n_types=2, p_lesion=0.67)
+    train = lesions(600, 32, seed=0, n_types=2, p_lesion=0.67, dome=0.0)
+    test = lesions(600, 32, seed=1, n_types=2, p_lesion=0.67, dome=0.0)
     common = dict(model_params={"widths": (8, 16)}, steps=300, lr=1e-3, device=device)
     variants = {
         "single CNN": dict(model="cnn"),

@@ -40,6 +40,10 @@ def frozen_batchnorm_stats(model: nn.Module) -> Iterator[nn.Module]:
             m.track_running_stats = True
 
 
+def has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def kl_divergence(p: Tensor, logits_q: Tensor) -> Tensor:
     """KL(p || q) = sum_k p_k (log p_k - log q_k) per example, q = softmax(logits_q)."""
     return (p * (torch.log(p.clamp_min(1e-12)) - F.log_softmax(logits_q, dim=1))).sum(1)
@@ -114,7 +118,14 @@ class VAT(Method):
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
         n_l = batch.x_l.shape[0]
         logits = model(torch.cat([batch.x_l, batch.x_u]))  # clean pass (updates BN stats)
-        logits_u = logits[n_l:]
+        if has_batchnorm(model):
+            # With BatchNorm the output depends on the whole batch: the clean target p and the
+            # perturbed passes must see the same batch (x_u alone), else KL(p || f(x_u + r)) is
+            # not 0 at r = 0 and r_adv follows the batch difference, not the adversarial one.
+            with frozen_batchnorm_stats(model):
+                logits_u = model(batch.x_u)
+        else:
+            logits_u = logits[n_l:]
         p = logits_u.softmax(1).detach()  # p(y|x, theta^): a constant target
         r_adv = adversarial_direction(model, batch.x_u, p, self.eps, self.xi, self.n_power)
         with frozen_batchnorm_stats(model):
