@@ -215,6 +215,18 @@ def test_vat_does_not_update_batchnorm_in_adversarial_passes():
     assert bn.num_batches_tracked == n0 + 2
 
 
+def test_vat_with_batchnorm_compares_passes_over_the_same_batch():
+    # BatchNorm in train mode normalises with the batch's statistics: if the clean target came
+    # from the labeled+unlabeled pass and the perturbed one from x_u alone, the LDS would be > 0
+    # even at r_adv -> 0, and r_adv would chase that batch difference (VAT on digits broke so).
+    torch.manual_seed(0)
+    model = SmallCNN(1, 3, widths=(4, 8)).train()
+    x_l, x_u = torch.randn(4, 1, 8, 8) + 2.0, torch.randn(6, 1, 8, 8)
+    b = Batch(x_l, torch.tensor([0, 1, 2, 0]), torch.arange(4), x_u, torch.arange(6), 0, 1)
+    _, logs = VAT(eps=1e-6, xi=1e-7).loss(model, b)
+    assert logs["lds"] < 1e-6
+
+
 def test_vat_loss_matches_hand_computation():
     seed_everything(0)
     model, b = MLP(2, 2, hidden=(16,)), _batch()
