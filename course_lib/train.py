@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -226,11 +227,65 @@ def fit(
         if grid is not None:
             history.snapshots.append(predict_proba(net, grid, device=dev))
 
+    def step_loss(step: int) -> tuple[torch.Tensor, dict[str, float]]:
+        idx_l = stream_l.next().to(dev)
+        if stream_u is not None:
+            idx_u = stream_u.next().to(dev)
+            epoch = stream_u.passes - 1
+        else:
+            idx_u, epoch = labeled[:0].to(dev), stream_l.passes - 1
+        batch = Batch(
+            x_l=Xt[idx_l],
+            y_l=yt[idx_l],
+            idx_l=idx_l,
+            x_u=Xt[idx_u] if stream_u is not None else empty,
+            idx_u=idx_u,
+            step=step,
+            steps=steps,
+            epoch=epoch,
+        )
+        return method.loss(model, batch)
+
+    history.seconds = optimize(
+        model,
+        opt,
+        step_loss,
+        steps,
+        record=record,
+        record_every=record_every,
+        name=method.name,
+        progress=progress,
+        after_step=lambda step: method.after_step(model, step),
+    )
+    return history
+
+
+def optimize(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    step_loss: Callable[[int], tuple[torch.Tensor, dict[str, float]]],
+    steps: int,
+    *,
+    record: Callable[[int, dict[str, float], int], None],
+    record_every: int,
+    name: str = "training",
+    progress: bool = True,
+    after_step: Callable[[int], None] | None = None,
+    schedule: torch.optim.lr_scheduler.LRScheduler | None = None,
+) -> float:
+    """The optimisation loop every trainer of the course shares; returns the seconds it took.
+
+    Each step: ``loss, logs = step_loss(step)`` (the caller draws its batch there), a check that
+    the loss is finite, one ``opt`` step, ``after_step(step)`` (e.g. Mean Teacher's EMA), then the
+    learning-rate ``schedule``. The loss and the logs are averaged over ``record_every`` steps and
+    handed to ``record(step, sums, count)`` (also once before the first step, with nothing). The
+    model is in training mode during the loop and in evaluation mode after it.
+    """
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=steps, desc=method.name, leave=False)
+        bar = tqdm(total=steps, desc=name, leave=False)
     start = time.perf_counter()
     record(0, {}, 0)
     sums: dict[str, float] = {}
@@ -238,32 +293,19 @@ def fit(
     model.train()
     try:
         for step in range(steps):
-            idx_l = stream_l.next().to(dev)
-            if stream_u is not None:
-                idx_u = stream_u.next().to(dev)
-                epoch = stream_u.passes - 1
-            else:
-                idx_u, epoch = labeled[:0].to(dev), stream_l.passes - 1
-            batch = Batch(
-                x_l=Xt[idx_l],
-                y_l=yt[idx_l],
-                idx_l=idx_l,
-                x_u=Xt[idx_u] if stream_u is not None else empty,
-                idx_u=idx_u,
-                step=step,
-                steps=steps,
-                epoch=epoch,
-            )
-            loss, logs = method.loss(model, batch)
+            loss, logs = step_loss(step)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
-                    f"the {method.name} loss became {loss.item()} at step {step}; "
+                    f"the {name} loss became {loss.item()} at step {step}; "
                     "lower lr or check the method's hyper-parameters."
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            method.after_step(model, step)
+            if after_step is not None:
+                after_step(step)
+            if schedule is not None:
+                schedule.step()
             sums["loss"] = sums.get("loss", 0.0) + loss.item()
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
@@ -277,5 +319,4 @@ def fit(
         if bar is not None:
             bar.close()
     model.eval()
-    history.seconds = time.perf_counter() - start
-    return history
+    return time.perf_counter() - start

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from course_lib import device as pick_device
 from course_lib import seed_everything
 from course_lib._validation import check_number, check_positive_int
+from course_lib.train import optimize
 
 # the 4-neighbourhood as two shifts: (p, p + right) and (p, p + down)
 
@@ -128,24 +129,25 @@ def train_segmenter(
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     log: dict[str, list[float]] = {"ce": [], "nonadj": []}
-    for _ in range(steps):
+
+    def step_loss(step: int) -> tuple[Tensor, dict[str, float]]:
         i = torch.randint(Xl.shape[0], (batch_size,), generator=gen).to(dev)
         logits = net(Xl[i])
         ce = nn.functional.cross_entropy(logits, Ml[i])
-        loss = ce
-        if lambda_adj > 0:
-            probs = torch.softmax(logits, 1)
-            if Xu is not None:
-                j = torch.randint(Xu.shape[0], (batch_size,), generator=gen).to(dev)
-                probs = torch.cat([probs, torch.softmax(net(Xu[j]), 1)])
-            adj = nonadj_loss(probs, allowed)
-            loss = ce + lambda_adj * adj
-            log["nonadj"].append(adj.item())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        log["ce"].append(ce.item())
-    net.eval()
+        if lambda_adj == 0:
+            return ce, {"ce": ce.item()}
+        probs = torch.softmax(logits, 1)
+        if Xu is not None:
+            j = torch.randint(Xu.shape[0], (batch_size,), generator=gen).to(dev)
+            probs = torch.cat([probs, torch.softmax(net(Xu[j]), 1)])
+        adj = nonadj_loss(probs, allowed)
+        return ce + lambda_adj * adj, {"ce": ce.item(), "nonadj": adj.item()}
+
+    def record(step: int, sums: dict[str, float], count: int) -> None:
+        for k in log.keys() & sums.keys():  # record_every=1: the value of this step
+            log[k].append(sums[k])
+
+    optimize(net, opt, step_loss, steps, record=record, record_every=1, progress=False)
     return log
 
 

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from course_lib import device as pick_device
 from course_lib import seed_everything
 from course_lib._validation import check_positive_int
+from course_lib.train import optimize
 
 
 def sample_patches(images, n: int, patch: int = 12, seed: int = 0, img_idx=None):
@@ -103,20 +104,22 @@ def pretrain_distance(
     encoder.to(dev).train()
     opt = torch.optim.Adam(encoder.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
-    losses = []
-    for step in range(steps):
+    losses: list[float] = []
+
+    def step_loss(step: int) -> tuple[Tensor, dict[str, float]]:
         idx = rng.integers(0, images.shape[0], batch_size)
         s = seed * 100003 + 2 * step
         p_a, _, c_a = sample_patches(images, batch_size, patch, seed=s, img_idx=idx)
         p_b, _, c_b = sample_patches(images, batch_size, patch, seed=s + 1, img_idx=idx)
         d = np.linalg.norm(c_a - c_b, axis=1) / images.shape[-1]
         d_hat = encoder.distance(torch.as_tensor(p_a, device=dev), torch.as_tensor(p_b, device=dev))
-        loss = distance_pretext_loss(d_hat, torch.as_tensor(d, dtype=torch.float32, device=dev))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    encoder.eval()
+        return distance_pretext_loss(d_hat, torch.as_tensor(d, dtype=torch.float32, device=dev)), {}
+
+    def record(step: int, sums: dict[str, float], count: int) -> None:
+        if count:  # record_every=1: the loss of this step
+            losses.append(sums["loss"])
+
+    optimize(encoder, opt, step_loss, steps, record=record, record_every=1, progress=False)
     return losses
 
 

@@ -25,7 +25,6 @@ choice, Adam(W), progress bar and :class:`~course_lib.train.History`.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -37,7 +36,7 @@ from torch import Tensor, nn
 from course_lib import device as pick_device
 from course_lib import seed_everything
 from course_lib._validation import check_number, check_positive_int, check_X
-from course_lib.train import History
+from course_lib.train import History, optimize
 
 IGNORE = -1
 
@@ -495,50 +494,31 @@ def train_segmentation(
             numbers["eval_dice"] = float(metrics.dice(masks_eval, pred, per_image=True).mean())
         history._append(step, numbers)
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    buffer = torch.zeros(0, dtype=torch.long)
 
-        bar = tqdm(total=steps, desc="segmentation", leave=False)
-    start = time.perf_counter()
-    record(0, {}, 0)
-    sums: dict[str, float] = {}
-    count, buffer = 0, torch.zeros(0, dtype=torch.long)
-    model.train()
-    try:
-        for step in range(steps):
-            while buffer.numel() < batch_size:
-                buffer = torch.cat([buffer, torch.randperm(X_np.shape[0], generator=gen)])
-            idx, buffer = buffer[:batch_size].to(dev), buffer[batch_size:]
-            x, y = Xt[idx], yt[idx]
-            if crop is not None:
-                x, y = _random_crop(x, y, crop, gen)
-            if augment:
-                x, y = _augment(x, y, gen)
-            value, logs = loss(model(x), y, st[idx])
-            if not torch.isfinite(value):
-                raise FloatingPointError(
-                    f"the loss became {value.item()} at step {step}; lower lr."
-                )
-            opt.zero_grad(set_to_none=True)
-            value.backward()
-            opt.step()
-            if schedule is not None:
-                schedule.step()
-            sums["loss"] = sums.get("loss", 0.0) + value.item()
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
-            count += 1
-            if (step + 1) % record_every == 0 or step + 1 == steps:
-                record(step + 1, sums, count)
-                sums, count = {}, 0
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    model.eval()
-    history.seconds = time.perf_counter() - start
+    def step_loss(step: int) -> tuple[torch.Tensor, dict[str, float]]:
+        nonlocal buffer
+        while buffer.numel() < batch_size:
+            buffer = torch.cat([buffer, torch.randperm(X_np.shape[0], generator=gen)])
+        idx, buffer = buffer[:batch_size].to(dev), buffer[batch_size:]
+        x, y = Xt[idx], yt[idx]
+        if crop is not None:
+            x, y = _random_crop(x, y, crop, gen)
+        if augment:
+            x, y = _augment(x, y, gen)
+        return loss(model(x), y, st[idx])
+
+    history.seconds = optimize(
+        model,
+        opt,
+        step_loss,
+        steps,
+        record=record,
+        record_every=record_every,
+        name="segmentation",
+        progress=progress,
+        schedule=schedule,
+    )
     return history
 
 
