@@ -277,10 +277,13 @@ def optimize(
 
     Each step: ``loss, logs = step_loss(step)`` (the caller draws its batch there), a check that
     the loss is finite, one ``opt`` step, ``after_step(step)`` (e.g. Mean Teacher's EMA), then the
-    learning-rate ``schedule``. The loss and the logs are averaged over ``record_every`` steps and
-    handed to ``record(step, sums, count)`` (also once before the first step, with nothing). The
-    model is in training mode during the loop and in evaluation mode after it.
+    learning-rate ``schedule``. The loss and the logs are summed over ``record_every`` steps and
+    handed to ``record(step, sums, count)`` (sums / count is the mean; also called once before the
+    first step, with nothing). The model is in training mode during the loop and in evaluation
+    mode after it.
     """
+    steps = check_positive_int(steps, "steps")
+    record_every = check_positive_int(record_every, "record_every")
     bar = None
     if progress:
         from tqdm.auto import tqdm
