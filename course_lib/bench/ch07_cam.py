@@ -20,6 +20,10 @@ FRACTIONS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 # 64 x 64 that is 4 pixels. The strict game (tolerance 0) is reported beside it: CAM's misses lie
 # 1-2 pixels outside the lesion mask (the peak on the lesion's soft edge), so the two differ.
 POINTING_TOLERANCE = 4
+# The CAM classifier's batch, chosen on the validation images (3 seeds): 64 gives ROC-AUC 0.995 vs
+# 0.964 with fit's default 32, tolerant pointing 100 vs 99.6 %, localization 75 vs 74 %; only the
+# strict pointing game drops (70 vs 85 %): a better classifier puts its peak on the lesion's edge.
+CAM_BATCH = 64
 
 
 def _localize(maps_val, boxes_val, maps_test, boxes_test, masks_test):
@@ -69,7 +73,7 @@ def _one_seed(seed, steps, size, device, train, val, test) -> dict[str, tuple]:
     net = SmallCNN(1, 2, (16, 32))
     with Timer() as t:
         fit(net, Supervised(), train.images, train.labels, steps=steps, seed=seed,
-            device=device, progress=False)  # fmt: skip
+            batch_size=CAM_BATCH, device=device, progress=False)  # fmt: skip
     auc = roc_auc_score(test.labels, predict_proba(net, test.images)[:, 1])
     mv, _ = cam(net, val.images[pv], target=1)
     mt, _ = cam(net, test.images[pt], target=1)
