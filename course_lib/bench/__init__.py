@@ -87,3 +87,11 @@ def time_notebook(name: str, timeout: int = 600) -> float:
     with Timer() as t:
         client.execute()
     return t.seconds
+
+
+def notebook_table(title: str, names) -> Table:
+    """A table "<title> - notebook execution" with the seconds of each ``lectures/<name>``."""
+    table = Table(f"{title} - notebook execution", ["notebook", "seconds"])
+    for name in names:
+        table.add(name, time_notebook(name))
+    return table

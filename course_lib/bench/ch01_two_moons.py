@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.bench import Table, Timer, mean_std, time_notebook
+from course_lib.bench import Table, Timer, mean_std, notebook_table
 from course_lib.data import split_labeled, two_moons
 from course_lib.estimator import SSLClassifier
 
@@ -28,7 +28,5 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
         table.add(str(k), mean_std(accs), float(np.mean(secs)), len(accs))
     tables = [table]
     if notebooks:
-        nb = Table("Ch01 - notebook execution", ["notebook", "seconds"])
-        nb.add("01_two_moons.ipynb", time_notebook("01_two_moons.ipynb"))
-        tables.append(nb)
+        tables.append(notebook_table("Ch01", ["01_two_moons.ipynb"]))
     return tables

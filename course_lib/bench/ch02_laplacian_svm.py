@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelPropagation, LabelSpreading, SelfTrainingClassifier
 from sklearn.svm import SVC
 
-from course_lib.bench import Table, Timer, mean_std, time_notebook
+from course_lib.bench import Table, Timer, mean_std, notebook_table
 from course_lib.classic import LabeledOnly, LaplacianSVM, compare, summary_table
 from course_lib.data import digits, split_labeled, two_moons
 
@@ -96,7 +96,5 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
 
     tables = [target, speed, side_by_side(range(2 if quick else 5))]
     if notebooks:
-        nb = Table("Ch02 - notebook execution", ["notebook", "seconds"])
-        nb.add("02_laplacian_svm.ipynb", time_notebook("02_laplacian_svm.ipynb"))
-        tables.append(nb)
+        tables.append(notebook_table("Ch02", ["02_laplacian_svm.ipynb"]))
     return tables

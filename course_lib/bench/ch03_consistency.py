@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.bench import Table, Timer, mean_std, time_notebook
+from course_lib.bench import Table, Timer, mean_std, notebook_table
 from course_lib.data import digits, split_labeled, two_moons
 from course_lib.estimator import SSLClassifier
 from course_lib.methods import VAT, MeanTeacher, PiModel, Supervised, TemporalEnsembling
@@ -62,9 +62,7 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
     if not quick:
         tables.append(_digits(device))
     if notebooks:
-        nb = Table("Ch03 - notebook execution", ["notebook", "seconds"])
-        nb.add("03_consistency.ipynb", time_notebook("03_consistency.ipynb"))
-        tables.append(nb)
+        tables.append(notebook_table("Ch03", ["03_consistency.ipynb"]))
     return tables
 
 

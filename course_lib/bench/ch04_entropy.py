@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.bench import Table, Timer, mean_std, time_notebook
+from course_lib.bench import Table, Timer, mean_std, notebook_table
 from course_lib.data import digits, split_labeled, two_moons
 from course_lib.estimator import SSLClassifier
 from course_lib.methods import (
@@ -72,7 +72,5 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
         )
     tables = [moons, conf]
     if notebooks:
-        nb = Table("Ch04 - notebook execution", ["notebook", "seconds"])
-        nb.add("04_entropy.ipynb", time_notebook("04_entropy.ipynb"))
-        tables.append(nb)
+        tables.append(notebook_table("Ch04", ["04_entropy.ipynb"]))
     return tables

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from course_lib.bench import Table, time_notebook
+from course_lib.bench import Table, notebook_table
 
 
 def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
     if not notebooks:
         return []
-    nb = Table("Ch05 - notebook execution", ["notebook", "seconds"])
-    nb.add("05_pseudo_labeling.ipynb", time_notebook("05_pseudo_labeling.ipynb"))
-    return [nb]
+    return [notebook_table("Ch05", ["05_pseudo_labeling.ipynb"])]

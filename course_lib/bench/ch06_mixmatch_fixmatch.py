@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import seed_everything
-from course_lib.bench import Table, mean_std, time_notebook
+from course_lib.bench import Table, mean_std, notebook_table
 from course_lib.data import digits, split_labeled
 from course_lib.methods import FixMatch, Supervised
 from course_lib.models import SmallCNN
@@ -48,7 +48,5 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
         t.add(name, mean_std(accs), float(np.mean(secs)), len(accs))
     tables = [t]
     if notebooks:
-        nb = Table("Ch06 - notebook execution", ["notebook", "seconds"])
-        nb.add("06_mixmatch_fixmatch.ipynb", time_notebook("06_mixmatch_fixmatch.ipynb"))
-        tables.append(nb)
+        tables.append(notebook_table("Ch06", ["06_mixmatch_fixmatch.ipynb"]))
     return tables

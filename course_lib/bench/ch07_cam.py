@@ -7,7 +7,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from course_lib import metrics, seed_everything
-from course_lib.bench import Table, Timer, mean_std, time_notebook
+from course_lib.bench import Table, Timer, mean_std, notebook_table
 from course_lib.data import lesions
 from course_lib.methods import Supervised
 from course_lib.models import SmallCNN
@@ -151,12 +151,5 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
     )
     tables = [table]
     if notebooks:
-        from pathlib import Path
-
-        from course_lib.bench import LECTURES
-
-        if Path(LECTURES / "07_cam.ipynb").exists():
-            nb = Table("Ch07 - notebook execution", ["notebook", "seconds"])
-            nb.add("07_cam.ipynb", time_notebook("07_cam.ipynb"))
-            tables.append(nb)
+        tables.append(notebook_table("Ch07", ["07_cam.ipynb"]))
     return tables

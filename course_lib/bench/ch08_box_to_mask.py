@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import metrics, seed_everything
-from course_lib.bench import Table, Timer, mean_std, time_notebook
+from course_lib.bench import Table, Timer, mean_std, notebook_table
 from course_lib.data import cells
 from course_lib.models import TinyUNet
 from course_lib.weak.box2mask import (
@@ -102,7 +102,5 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
     targets.add("each training <= 60 s", f"{worst_s:.1f} s (slowest)", worst_s <= 60)
     tables = [table, targets]
     if notebooks:
-        nb = Table("Ch08 - notebook execution", ["notebook", "seconds"])
-        nb.add("08_box_to_mask.ipynb", time_notebook("08_box_to_mask.ipynb"))
-        tables.append(nb)
+        tables.append(notebook_table("Ch08", ["08_box_to_mask.ipynb"]))
     return tables

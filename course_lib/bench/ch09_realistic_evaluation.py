@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.bench import Table, mean_std, time_notebook
+from course_lib.bench import Table, mean_std, notebook_table
 from course_lib.data import digits
 from course_lib.estimator import SSLClassifier
 from course_lib.evaluation import mismatch_split, run_sweep
@@ -59,7 +59,5 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
         mm.add(name, *[mean_std(acc[name][lv]) for lv in levels])
     tables = [sweep, mm]
     if notebooks:
-        nb = Table("Ch09 - notebook execution", ["notebook", "seconds"])
-        nb.add("09_realistic_evaluation.ipynb", time_notebook("09_realistic_evaluation.ipynb"))
-        tables.append(nb)
+        tables.append(notebook_table("Ch09", ["09_realistic_evaluation.ipynb"]))
     return tables

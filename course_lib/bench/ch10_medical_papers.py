@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from course_lib import seed_everything
-from course_lib.bench import Table, mean_std, time_notebook
+from course_lib.bench import Table, mean_std, notebook_table
 from course_lib.data import (
     BRAIN_ADJACENCY,
     brain_phantom,
@@ -157,7 +157,5 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
         _grouped(seeds, device),
     ]
     if notebooks:
-        nb = Table("Ch10 - notebook execution", ["notebook", "seconds"])
-        nb.add("10_medical_papers.ipynb", time_notebook("10_medical_papers.ipynb"))
-        tables.append(nb)
+        tables.append(notebook_table("Ch10", ["10_medical_papers.ipynb"]))
     return tables

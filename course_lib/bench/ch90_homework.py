@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from course_lib import checks
-from course_lib.bench import LECTURES, Table, time_notebook
+from course_lib.bench import LECTURES, Table, notebook_table
 
 
 def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
@@ -23,8 +23,7 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
         stubs.add(name, message)
     tables = [stubs]
     if notebooks:
-        nb = Table("Homework - instructor notebook execution", ["notebook", "seconds"])
-        for path in sorted((LECTURES / "homework" / "instructor").glob("*.ipynb")):
-            nb.add(path.name, time_notebook(f"homework/instructor/{path.name}"))
-        tables.append(nb)
+        paths = sorted((LECTURES / "homework" / "instructor").glob("*.ipynb"))
+        names = [str(p.relative_to(LECTURES)) for p in paths]
+        tables.append(notebook_table("Homework - instructor", names))
     return tables
