@@ -9,13 +9,17 @@ Notebook timings of chapters 05 and 06 live in ``ch05_pseudo_labeling`` and
 
 On two moons the supervised baseline and the chapter 03 methods use chapter 03's benchmark
 settings (``ch03_consistency.MOONS``: lr 1e-2, batches of 64, 600-2000 steps). Other settings for
-two moons that differ from a method's defaults were tuned on the two-moons split
-with seeds 0-4 (FixMatch: tau 0.8, no EMA, 1,000 steps; Pseudo-Label: tau 0.7, lambda_u 3,
-t2 0.5, 1,000 steps; MixMatch: alpha 0.1, 1,000 steps). On the digits FixMatch uses the network
-of the chapter 06 notebook (widths (16, 32), batch 16, mu 7) trained 3,000 steps instead of the
-notebook's 1,000: FixMatch keeps improving with training (5 seeds: 1,000 steps 96.5 %, 2,000
-97.0 %, 3,000 97.3 %, 26 s per fit), while the other methods here get 600 steps. For one budget for
-every method see chapter 09's benchmark.
+two moons that differ from a method's defaults: FixMatch tau 0.8, no EMA, lr 1e-2, 1,000 steps;
+Pseudo-Label noise 0.2, tau 0.9, lambda_u 3, t2 0.5, lr 1e-2, batches of 64, 1,000 steps;
+MixMatch alpha 0.1, 1,000 steps. The learning rates, Pseudo-Label's noise and tau and VAT's
+2,000 steps were chosen on chapter 03's validation draws (label seeds 10-19 scored on
+two_moons(seed=2), not on the test set): FixMatch 88.0 -> 93.5 %, Pseudo-Label 77.3 -> 82.3 %.
+On the digits VAT uses eps 0.3, chosen on the unlabeled training images of label draws 10-14
+(eps 1.0: 95.0 %, 0.5: 96.0 %, 0.3: 96.4 %, 0.2: 95.6 %; LabelSpreading 93.4 % there).
+On the digits FixMatch uses the network of the chapter 06 notebook (widths (16, 32), batch 16,
+mu 7) trained 3,000 steps instead of the notebook's 1,000: FixMatch keeps improving with training
+(5 seeds: 1,000 steps 96.5 %, 2,000 97.0 %, 3,000 97.3 %, 26 s per fit), while the other methods
+here get 600 steps. For one budget for every method see chapter 09's benchmark.
 """
 
 from __future__ import annotations
@@ -106,11 +110,18 @@ def methods(dataset: str, X) -> dict:
         out |= {
             "EntMin": _deep(EntropyMinimization(), m, s),
             "Pseudo-Label": _deep(
-                PseudoLabel(weak=POINT_WEAK, tau=0.7, lambda_u=3.0, t2=0.5), m, 1000
+                PseudoLabel(weak=POINT_STRONG, tau=0.9, lambda_u=3.0, t2=0.5),
+                m,
+                1000,
+                lr=1e-2,
+                batch_size=64,
             ),
             "MixMatch": _deep(MixMatch(augment=POINT_WEAK, alpha=0.1), m, 1000),
             "FixMatch": _deep(
-                FixMatch(weak=POINT_WEAK, strong=POINT_STRONG, tau=0.8, ema_decay=0.0), m, 1000
+                FixMatch(weak=POINT_WEAK, strong=POINT_STRONG, tau=0.8, ema_decay=0.0),
+                m,
+                1000,
+                lr=1e-2,
             ),
         }
     else:
@@ -121,7 +132,7 @@ def methods(dataset: str, X) -> dict:
             "Π-model": _deep(PiModel(augment=weak), m, s),
             "Temporal Ensembling": _deep(TemporalEnsembling(augment=weak), m, s),
             "Mean Teacher": _deep(MeanTeacher(augment=weak), m, s),
-            "VAT": _deep(VAT(eps=1.0), m, s),
+            "VAT": _deep(VAT(eps=0.3), m, s),
             "EntMin": _deep(EntropyMinimization(), m, s),
             "Pseudo-Label": _deep(PseudoLabel(weak=weak), m, s),
             "MixMatch": _deep(MixMatch(augment=weak), m, s),
