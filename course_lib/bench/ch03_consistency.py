@@ -10,7 +10,7 @@ of label draws 10-14, never on the test images).
 What the validation draws taught: on two of the ten draws (14 and 19) the labeled points sit near
 the moons' tips and the supervised boundary cuts across a moon. VAT, whose perturbation points
 across the boundary, walks the boundary into the gap given 1,400+ steps (600 steps: 96.8 % mean,
-2,000: 99.7 %, worst draw 99.4 %). With random perturbations the Π-model stays at 65-85 % on those
+2,000: 99.7 %, worst draw 99.4 %). With random perturbations the Π-model stays at 64-86 % on those
 two draws with every setting tried (noise std 0.1-0.2, w_max 30-100, dropout 0 or 0.1, 4-16x
 larger unlabeled batches, lr 3e-3, weight decay, a 3-layer net, no ramp-up, 8,000 steps); Mean
 Teacher likewise (weight decay, 8,000 steps, a KL instead of a squared-error consistency cost);
