@@ -79,8 +79,12 @@ class History:
             column.append(float(numbers.get(key, math.nan)))
 
 
-class _Stream:
-    """Endless mini-batches of indices: successive chunks of fresh random permutations."""
+class IndexStream:
+    """Endless mini-batches of indices: successive chunks of fresh random permutations.
+
+    Every index appears once per pass (sampling without replacement within a pass); ``passes``
+    counts the permutations drawn. Used by ``fit`` and by the other training loops of the course.
+    """
 
     def __init__(self, indices: torch.Tensor, batch_size: int, generator: torch.Generator):
         self.indices, self.batch_size, self.gen = indices, batch_size, generator
@@ -207,8 +211,8 @@ def fit(
     yt = torch.as_tensor(y_np, device=dev)
     labeled = torch.nonzero(torch.as_tensor(y_np) != -1).flatten()
     gen = torch.Generator().manual_seed(seed)
-    stream_l = _Stream(labeled, batch_size, gen)
-    stream_u = _Stream(torch.arange(X_np.shape[0]), b_u, gen) if method.uses_unlabeled else None
+    stream_l = IndexStream(labeled, batch_size, gen)
+    stream_u = IndexStream(torch.arange(X_np.shape[0]), b_u, gen) if method.uses_unlabeled else None
     steps_per_epoch = max(1, math.ceil(X_np.shape[0] / b_u))
     method.setup(model, TrainData(Xt, yt, n_classes, steps, steps_per_epoch))
     params = list(model.parameters()) + list(method.extra_parameters())

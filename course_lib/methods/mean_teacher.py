@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from course_lib._validation import check_number
 from course_lib.methods.base import Batch, Method, TrainData, cross_entropy
-from course_lib.methods.pi_model import check_augment, check_rampup, gaussian_noise, rampup_weight
+from course_lib.methods.pi_model import check_consistency, perturb, rampup_weight
 
 
 @dataclass
@@ -56,9 +56,7 @@ class MeanTeacher(Method):
 
     def validate(self) -> None:
         check_number(self.alpha, "alpha", low=0.0, high=1.0, high_inclusive=False)
-        check_rampup(self.w_max, self.rampup)
-        check_number(self.noise_std, "noise_std", low=0.0)
-        check_augment(self.augment)
+        check_consistency(self.w_max, self.rampup, self.noise_std, self.augment)
 
     def setup(self, model: nn.Module, data: TrainData) -> None:
         self.teacher = copy.deepcopy(model)  # theta'_0 = theta_0
@@ -67,7 +65,7 @@ class MeanTeacher(Method):
 
     def g(self, x: Tensor) -> Tensor:
         """The stochastic augmentation (eta for the student, eta' for the teacher)."""
-        return self.augment(x) if self.augment is not None else gaussian_noise(x, self.noise_std)
+        return perturb(x, self.augment, self.noise_std)
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
         if self.teacher is None:

@@ -14,33 +14,37 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from course_lib import augment as augmentations
 from course_lib._validation import check_number
 from course_lib.methods.base import Batch, Method, cross_entropy, sigmoid_rampup
 
 
-def gaussian_noise(x: Tensor, std: float) -> Tensor:
-    """x + N(0, std^2 I): the default stochastic augmentation of the consistency methods.
+def perturb(x: Tensor, augment: Callable[[Tensor], Tensor] | None, noise_std: float) -> Tensor:
+    """The stochastic augmentation g(x) of the consistency methods.
 
-    Suits 2-D points and, as a weak perturbation, images too. ``std = 0`` returns ``x``.
+    ``augment(x)`` when given (images: e.g. ``course_lib.augment.weak``); otherwise
+    ``x + N(0, noise_std^2 I)`` (:func:`course_lib.augment.gaussian_noise`), which suits 2-D
+    points and, as a weak perturbation, images too. ``noise_std = 0`` returns ``x`` itself.
     """
-    if std == 0:
-        return x
-    return x + std * torch.randn_like(x)
+    if augment is not None:
+        return augment(x)
+    return x if noise_std == 0 else augmentations.gaussian_noise(x, noise_std)
 
 
-def check_augment(augment) -> None:
-    """Raise ``ValueError`` unless ``augment`` is None or a callable Tensor -> Tensor."""
+def check_consistency(
+    w_max: float, rampup: float, noise_std: float, augment: Callable | None
+) -> None:
+    """Validate the hyper-parameters shared by Π-model, Temporal Ensembling and Mean Teacher:
+    the consistency weight ``w_max``, the ramp-up fraction ``rampup``, and the perturbation
+    (``noise_std``, or ``augment``: None or a callable Tensor -> Tensor)."""
+    check_number(w_max, "w_max", low=0.0)
+    check_number(rampup, "rampup", low=0.0, high=1.0)
+    check_number(noise_std, "noise_std", low=0.0)
     if augment is not None and not callable(augment):
         raise ValueError(
             f"augment must be a callable Tensor -> Tensor (e.g. course_lib.augment.weak) or None "
             f"for Gaussian noise of std noise_std; got {type(augment).__name__}."
         )
-
-
-def check_rampup(w_max: float, rampup: float) -> None:
-    """Validate the consistency weight ``w_max`` and the ramp-up length ``rampup``."""
-    check_number(w_max, "w_max", low=0.0)
-    check_number(rampup, "rampup", low=0.0, high=1.0)
 
 
 def rampup_weight(w_max: float, rampup: float, progress: float) -> float:
@@ -86,13 +90,11 @@ class PiModel(Method):
     augment: Callable[[Tensor], Tensor] | None = None
 
     def validate(self) -> None:
-        check_rampup(self.w_max, self.rampup)
-        check_number(self.noise_std, "noise_std", low=0.0)
-        check_augment(self.augment)
+        check_consistency(self.w_max, self.rampup, self.noise_std, self.augment)
 
     def g(self, x: Tensor) -> Tensor:
         """The stochastic augmentation g(x)."""
-        return self.augment(x) if self.augment is not None else gaussian_noise(x, self.noise_std)
+        return perturb(x, self.augment, self.noise_std)
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
         n_l = batch.x_l.shape[0]

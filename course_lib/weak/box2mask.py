@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from course_lib import device as pick_device
 from course_lib import seed_everything
 from course_lib._validation import check_number, check_positive_int, check_X
-from course_lib.train import History, optimize
+from course_lib.train import History, IndexStream, optimize
 
 IGNORE = -1
 
@@ -494,13 +494,10 @@ def train_segmentation(
             numbers["eval_dice"] = float(metrics.dice(masks_eval, pred, per_image=True).mean())
         history._append(step, numbers)
 
-    buffer = torch.zeros(0, dtype=torch.long)
+    stream = IndexStream(torch.arange(X_np.shape[0]), batch_size, gen)
 
     def step_loss(step: int) -> tuple[torch.Tensor, dict[str, float]]:
-        nonlocal buffer
-        while buffer.numel() < batch_size:
-            buffer = torch.cat([buffer, torch.randperm(X_np.shape[0], generator=gen)])
-        idx, buffer = buffer[:batch_size].to(dev), buffer[batch_size:]
+        idx = stream.next().to(dev)
         x, y = Xt[idx], yt[idx]
         if crop is not None:
             x, y = _random_crop(x, y, crop, gen)
