@@ -16,10 +16,12 @@ from course_lib.data.phantom import (
     texture_sections,
 )
 from course_lib.data.split import split_labeled
+from course_lib.data.xrays import chest_xrays
 
 __all__ = [
     "Cells",
     "cells",
+    "chest_xrays",
     "digits",
     "lesions",
     "LesionSet",
