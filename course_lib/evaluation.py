@@ -1,9 +1,9 @@
 """Realistic evaluation of semi-supervised learning (Oliver et al., NeurIPS 2018, arXiv:1804.09170).
 
 Helpers of chapter 09, written so that every comparison uses *the same* model, training budget
-and estimator loop (``SSLClassifier``) for every method:
+and estimator loop for every method:
 
-- :func:`run_sweep`: accuracy vs number of labels per class, several methods and seeds;
+- :func:`compare`: the one comparison loop -- accuracy vs labels per class, methods and seeds;
 - :func:`tune_supervised`: a *tuned* supervised baseline, picked on a validation set;
 - :func:`mismatch_split`: a class-distribution mismatch between labeled and unlabeled data
   (labeled classes 0..5, an unlabeled pool with a chosen fraction from the other classes);
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from course_lib._validation import check_number, check_positive_int, check_X, check_y
 from course_lib.data.split import split_labeled
 from course_lib.estimator import SSLClassifier
-from course_lib.methods.base import Method
 
 
 def mismatch_split(
@@ -85,45 +84,78 @@ def mismatch_split(
     return X[keep], y_train
 
 
-def run_sweep(
-    methods: dict[str, Method | None],
+def compare(
+    estimators: dict[str, Callable[[int], object]],
     X,
     y_true,
-    X_test,
-    y_test,
     *,
-    per_class: Iterable[int] = (1, 2, 5, 10, 20),
+    per_class: Iterable[int | None] = (5,),
     seeds: Iterable[int] = (0, 1, 2),
-    params: dict[str, dict] | None = None,
-    **clf_params,
+    X_test=None,
+    y_test=None,
+    data: str = "",
 ) -> list[dict]:
-    """Accuracy of every method for every labels-per-class count and seed.
+    """The one comparison loop of the course (chapters 02 and 09, the benchmark).
 
-    Every run is ``SSLClassifier(method=..., **clf_params)`` -- the same network, steps, batch
-    size and learning rate for every method (Oliver et al.'s first recommendation); ``params``
-    may override them per method name (e.g. a tuned supervised baseline). The labeled subset
-    depends on the seed only, so all methods see the same labels for a given seed.
+    For every labels-per-class count ``k`` and seed, the labels of ``y_true`` are hidden with
+    ``split_labeled(y_true, k, seed)`` -- **the same labeled points for every method** -- and
+    each estimator built by ``estimators[name](seed)`` is fitted on ``(X, y)`` (``y == -1``
+    unlabeled). ``k = None`` keeps every label (the fully supervised reference). Oliver et al.'s
+    first recommendation -- one model, one budget, one loop for every method -- is then a matter
+    of passing factories that differ only in the method.
 
-    Returns a list of records ``{"method", "per_class", "seed", "accuracy", "seconds"}``.
+    Parameters
+    ----------
+    estimators : dict name -> factory(seed) returning an unfitted scikit-learn-style classifier,
+        e.g. ``lambda s: SSLClassifier(method=PiModel(), random_state=s)`` or
+        ``lambda s: LabelSpreading()``.
+    X, y_true : arrays
+        Training inputs and their full labels (hidden here, never shown to the estimators).
+    per_class : iterable of int or None
+    seeds : iterable of int
+    X_test, y_test : arrays, optional
+        Where accuracy is measured. When omitted, accuracy is *transductive*: on the training
+        points whose labels were hidden.
+    data : str
+        A name stored in every record (to tell data sets apart in one table).
+
+    Returns
+    -------
+    list of records ``{"data", "method", "per_class", "seed", "accuracy", "seconds"}``
+    (``per_class`` is ``"all"`` for ``None``), the record format of ``course_lib.report.pivot``.
     """
     X = check_X(X)
     y_true = check_y(y_true, X.shape[0], allow_unlabeled=False)
-    if not methods:
-        raise ValueError("methods is empty; pass e.g. {'supervised': Supervised()}.")
+    if not estimators:
+        raise ValueError(
+            "estimators is empty; pass e.g. {'supervised': lambda s: SSLClassifier()}."
+        )
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test, or neither (transductive accuracy).")
+    if X_test is not None:
+        X_test = check_X(X_test, name="X_test")
+        y_test = check_y(y_test, X_test.shape[0], name="y_test", allow_unlabeled=False)
     records = []
-    for k, seed in itertools.product(per_class, seeds):
-        y = split_labeled(y_true, k, seed=seed)
-        for name, method in methods.items():
-            kw = {**clf_params, **(params or {}).get(name, {})}
+    for k, seed in itertools.product(list(per_class), list(seeds)):
+        if k is None and X_test is None:
+            raise ValueError("per_class=None hides no label: give X_test, y_test to score on.")
+        y = y_true.copy() if k is None else split_labeled(y_true, k, seed=seed)
+        X_score, y_score = (X[y == -1], y_true[y == -1]) if X_test is None else (X_test, y_test)
+        for name, factory in estimators.items():
+            clf = factory(seed)
             start = time.perf_counter()
-            clf = SSLClassifier(method=method, random_state=seed, **kw).fit(X, y)
+            clf.fit(X, y)
+            seconds = time.perf_counter() - start
+            # predict() for every method alike (SelfTraining's transduction_ keeps -1s)
+            accuracy = float(np.mean(clf.predict(X_score) == y_score))
             records.append(
                 {
+                    "data": data,
                     "method": name,
-                    "per_class": int(k),
+                    "per_class": "all" if k is None else int(k),
                     "seed": int(seed),
-                    "accuracy": float(clf.score(X_test, y_test)),
-                    "seconds": time.perf_counter() - start,
+                    "accuracy": accuracy,
+                    "seconds": seconds,
                 }
             )
     return records

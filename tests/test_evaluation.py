@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from course_lib.data import digits
+from course_lib.estimator import SSLClassifier
 from course_lib.evaluation import (
+    compare,
     mismatch_split,
-    run_sweep,
     selection_noise,
     summarize,
     tune_supervised,
@@ -62,19 +63,69 @@ def test_summarize_by_hand():
     np.testing.assert_array_equal(s["b"]["n"], [1])
 
 
-def test_run_sweep_same_labels_for_all_methods(dig):
-    X, y, Xt, yt = dig
-    recs = run_sweep(
-        {"sup": Supervised(), "pl": PseudoLabel()},
-        X[:300], y[:300], Xt[:100], yt[:100],
-        per_class=(2,), seeds=(0, 1), steps=5, params={"sup": {"lr": 1e-2}}, device="cpu",
+class _Recorder:
+    """A classifier that remembers the labels it was fitted on and predicts class 0."""
+
+    seen: list = []
+
+    def __init__(self, name):
+        self.name = name
+
+    def fit(self, X, y):
+        _Recorder.seen.append((self.name, y.copy()))
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X), dtype=np.int64)
+
+
+def test_compare_same_labels_for_every_method_and_new_labels_per_seed():
+    X = np.arange(40, dtype=np.float32).reshape(20, 2)
+    y = np.repeat([0, 1], 10)
+    _Recorder.seen = []
+    recs = compare(
+        {"a": lambda s: _Recorder("a"), "b": lambda s: _Recorder("b")},
+        X, y, per_class=(2,), seeds=(0, 1),
     )  # fmt: skip
-    assert [(r["method"], r["seed"]) for r in recs] == [
-        ("sup", 0), ("pl", 0), ("sup", 1), ("pl", 1)
-    ]  # fmt: skip
-    assert all(0.0 <= r["accuracy"] <= 1.0 for r in recs)
-    with pytest.raises(ValueError, match="methods"):
-        run_sweep({}, X, y, Xt, yt)
+    assert [(r["method"], r["seed"]) for r in recs] == [("a", 0), ("b", 0), ("a", 1), ("b", 1)]
+    (_, ya0), (_, yb0), (_, ya1), (_, yb1) = _Recorder.seen
+    np.testing.assert_array_equal(ya0, yb0)  # one label draw per seed, shared by the methods
+    np.testing.assert_array_equal(ya1, yb1)
+    assert not np.array_equal(ya0, ya1)  # another seed, another draw
+    assert (ya0 != -1).sum() == 4
+    # transductive accuracy: on the 16 hidden points, of which 8 are class 0
+    assert recs[0]["accuracy"] == pytest.approx(0.5)
+    assert set(recs[0]) == {"data", "method", "per_class", "seed", "accuracy", "seconds"}
+
+
+def test_compare_all_labels_and_test_set():
+    X = np.arange(40, dtype=np.float32).reshape(20, 2)
+    y = np.repeat([0, 1], 10)
+    _Recorder.seen = []
+    recs = compare(
+        {"a": lambda s: _Recorder("a")}, X, y, per_class=(None,), seeds=(0,),
+        X_test=X[:4], y_test=np.array([0, 0, 0, 1]),
+    )  # fmt: skip
+    np.testing.assert_array_equal(_Recorder.seen[0][1], y)  # every label kept
+    assert recs[0]["per_class"] == "all" and recs[0]["accuracy"] == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="per_class=None"):
+        compare({"a": lambda s: _Recorder("a")}, X, y, per_class=(None,))
+    with pytest.raises(ValueError, match="estimators"):
+        compare({}, X, y)
+    with pytest.raises(ValueError, match="X_test and y_test"):
+        compare({"a": lambda s: _Recorder("a")}, X, y, X_test=X)
+
+
+def test_compare_trains_ssl_classifiers(dig):
+    X, y, Xt, yt = dig
+    recs = compare(
+        {
+            "sup": lambda s: SSLClassifier(method=Supervised(), steps=5, random_state=s),
+            "pl": lambda s: SSLClassifier(method=PseudoLabel(), steps=5, random_state=s),
+        },
+        X[:300], y[:300], per_class=(2,), seeds=(0,), X_test=Xt[:100], y_test=yt[:100],
+    )  # fmt: skip
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in recs) and len(recs) == 2
 
 
 def test_tune_supervised_returns_best(dig):

@@ -1,82 +1,64 @@
-"""``python -m course_lib.bench``: the results table of the course.
+"""``python -m course_lib.bench``: the results tables of the course.
 
-Each chapter adds one module ``course_lib/bench/chNN_<topic>.py`` defining
-``run(quick: bool, device: str | None) -> list[Table]``; ``__main__`` discovers them, prints
-every table as Markdown and writes Markdown and CSV files. Accuracy and speed targets of the
-issues are measured here, never in timed unit tests.
+The run contract, written once: each module ``course_lib/bench/<key>_<topic>.py`` (``<key>`` is
+``ch01`` ... ``ch10``, ``ch06b``, ``xrays`` ...) defines ::
+
+    def run(quick: bool, device: str | None) -> list[Table]
+
+It loops the chapter's experiment (``course_lib.experiments``) over seeds with the experiment's
+``BENCH`` settings and formats the records into tables; it trains nothing of its own.
+``__main__`` discovers the modules, runs the ones chosen with ``--only`` (whole keys), times the
+chapter notebook ``lectures/NN_*.ipynb`` of each ``chNN`` key itself, prints every table as
+Markdown and writes Markdown and CSV files. Accuracy and speed targets of the issues are measured
+here, never in timed unit tests.
 """
 
 from __future__ import annotations
 
-import csv
-import time
-from dataclasses import dataclass, field
+import inspect
 from pathlib import Path
 
-import numpy as np
+from course_lib.report import Table, Timer, mean_std
+
+__all__ = [
+    "LECTURES",
+    "Table",
+    "Timer",
+    "check_module",
+    "mean_std",
+    "notebooks_for",
+    "time_notebook",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 LECTURES = REPO / "lectures"
 
 
-@dataclass
-class Table:
-    """A titled table: ``columns`` names, ``rows`` lists of cells (str or numbers)."""
-
-    title: str
-    columns: list[str]
-    rows: list[list] = field(default_factory=list)
-    note: str = ""
-
-    def add(self, *cells) -> None:
-        if len(cells) != len(self.columns):
-            raise ValueError(
-                f"row has {len(cells)} cells, table {self.title!r} has {len(self.columns)}"
-            )
-        self.rows.append(list(cells))
-
-    def markdown(self) -> str:
-        def fmt(c):
-            return f"{c:.3f}" if isinstance(c, float) else str(c)
-
-        lines = [f"### {self.title}", ""]
-        lines.append("| " + " | ".join(self.columns) + " |")
-        lines.append("|" + "|".join("---" for _ in self.columns) + "|")
-        lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in self.rows]
-        if self.note:
-            lines += ["", self.note]
-        return "\n".join(lines)
-
-    def write_csv(self, path: Path) -> None:
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(self.columns)
-            w.writerows(self.rows)
+def check_module(module) -> None:
+    """Raise ``TypeError`` unless ``module.run`` follows the contract ``run(quick, device)``."""
+    run = getattr(module, "run", None)
+    if run is None or not callable(run):
+        raise TypeError(f"{module.__name__} has no run(quick, device) function.")
+    params = list(inspect.signature(run).parameters)
+    if params != ["quick", "device"]:
+        raise TypeError(f"{module.__name__}.run takes {params}; the contract is (quick, device).")
 
 
-def mean_std(values, pct: bool = True) -> str:
-    """'97.3 ± 0.4' (percent) or '0.973 ± 0.004'."""
-    v = np.asarray(values, dtype=float) * (100.0 if pct else 1.0)
-    return f"{v.mean():.1f} ± {v.std():.1f}" if pct else f"{v.mean():.3f} ± {v.std():.3f}"
+def notebooks_for(key: str) -> list[Path]:
+    """The notebooks a bench key times: ``ch03`` -> ``[lectures/03_*.ipynb]``; ``ch90`` -> the
+    solved homework notebooks; other keys (``ch06b``, ``xrays``) -> none."""
+    if key == "ch90":
+        return sorted((LECTURES / "homework" / "instructor").glob("*.ipynb"))
+    if not (key.startswith("ch") and key[2:].isdigit()):
+        return []
+    return sorted(LECTURES.glob(f"{key[2:]}_*.ipynb"))
 
 
-class Timer:
-    """``with Timer() as t: ...`` then ``t.seconds``."""
-
-    def __enter__(self):
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start
-
-
-def time_notebook(name: str, timeout: int = 600) -> float:
-    """Execute ``lectures/<name>`` top to bottom in a fresh kernel; return the seconds it took."""
+def time_notebook(path: Path, timeout: int = 600) -> float:
+    """Execute a notebook top to bottom in a fresh kernel; return the seconds it took."""
     import nbformat
     from nbclient import NotebookClient
 
-    path = LECTURES / name
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -87,11 +69,3 @@ def time_notebook(name: str, timeout: int = 600) -> float:
     with Timer() as t:
         client.execute()
     return t.seconds
-
-
-def notebook_table(title: str, names) -> Table:
-    """A table "<title> - notebook execution" with the seconds of each ``lectures/<name>``."""
-    table = Table(f"{title} - notebook execution", ["notebook", "seconds"])
-    for name in names:
-        table.add(name, time_notebook(name))
-    return table

@@ -1,4 +1,4 @@
-"""Run every chapter's benchmark: ``python -m course_lib.bench [--quick] [--device cuda]``."""
+"""The benchmark: ``python -m course_lib.bench [--quick] [--device cuda] [--only ch03 xrays]``."""
 
 from __future__ import annotations
 
@@ -9,19 +9,22 @@ import sys
 from pathlib import Path
 
 import course_lib.bench as bench_pkg
+from course_lib.bench import Table, check_module, notebooks_for, time_notebook
 
 
-def chapter_modules() -> list[str]:
-    names = [m.name for m in pkgutil.iter_modules(bench_pkg.__path__) if m.name.startswith("ch")]
-    return sorted(names)
+def chapter_modules() -> dict[str, str]:
+    """``{key: module name}``, e.g. ``{"ch03": "ch03_consistency", "xrays": "xrays"}``."""
+    names = [m.name for m in pkgutil.iter_modules(bench_pkg.__path__) if not m.name.startswith("_")]
+    return {name.split("_")[0]: name for name in sorted(names)}
 
 
 def main(argv=None) -> int:
+    modules = chapter_modules()
     parser = argparse.ArgumentParser(prog="python -m course_lib.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer seeds/steps: a smoke test")
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: the fastest)")
     parser.add_argument(
-        "--only", nargs="*", default=None, help=f"chapters to run, from {chapter_modules()}"
+        "--only", nargs="*", default=None, help=f"whole keys to run, from {list(modules)}"
     )
     parser.add_argument("--no-notebooks", action="store_true", help="skip notebook timings")
     parser.add_argument("--out", default="bench_results", help="folder for .md and .csv files")
@@ -32,22 +35,29 @@ def main(argv=None) -> int:
     dev = str(device(args.device))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    names = chapter_modules()
+    keys = list(modules)
     if args.only:
-        unknown = [n for n in args.only if not any(m.startswith(n) for m in names)]
+        unknown = [k for k in args.only if k not in modules]
         if unknown:
-            parser.error(f"unknown chapter(s) {unknown}; choose from {names}")
-        names = [m for m in names if any(m.startswith(n) for n in args.only)]
+            parser.error(f"unknown key(s) {unknown}; choose from {keys}")
+        keys = [k for k in keys if k in args.only]
     print(f"# course_lib benchmark (device: {dev}, quick: {args.quick})\n", flush=True)
     report = []
-    for name in names:
-        module = importlib.import_module(f"course_lib.bench.{name}")
-        tables = module.run(quick=args.quick, device=dev, notebooks=not args.no_notebooks)
+    for key in keys:
+        module = importlib.import_module(f"course_lib.bench.{modules[key]}")
+        check_module(module)
+        tables = list(module.run(quick=args.quick, device=dev))
+        notebooks = [] if args.no_notebooks else notebooks_for(key)
+        if notebooks:
+            timing = Table(f"{key} - notebook execution", ["notebook", "seconds"])
+            for path in notebooks:
+                timing.add(str(path.relative_to(bench_pkg.LECTURES)), time_notebook(path))
+            tables.append(timing)
         for i, table in enumerate(tables):
             text = table.markdown()
             print(text + "\n", flush=True)
             report.append(text)
-            table.write_csv(out / f"{name}_{i}.csv")
+            table.write_csv(out / f"{modules[key]}_{i}.csv")
     (out / "results.md").write_text("\n\n".join(report) + "\n")
     print(f"written to {out}/", file=sys.stderr)
     return 0

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.bench import Table, Timer, mean_std, notebook_table
+from course_lib.bench import Table, Timer, mean_std
 from course_lib.data import split_labeled, two_moons
 from course_lib.estimator import SSLClassifier
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     seeds = range(2 if quick else 5)
     X, y_true = two_moons(1000, 0.1, seed=0)
     X_test, y_test = two_moons(1000, 0.1, seed=1)
@@ -27,6 +27,4 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
             secs.append(t.seconds)
         table.add(str(k), mean_std(accs), float(np.mean(secs)), len(accs))
     tables = [table]
-    if notebooks:
-        tables.append(notebook_table("Ch01", ["01_two_moons.ipynb"]))
     return tables

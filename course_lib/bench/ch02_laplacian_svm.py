@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelPropagation, LabelSpreading, SelfTrainingClassifier
 from sklearn.svm import SVC
 
-from course_lib.bench import Table, Timer, mean_std, notebook_table
+from course_lib.bench import Table, Timer, mean_std
 from course_lib.classic import LabeledOnly, LaplacianSVM, compare, summary_table
 from course_lib.data import digits, split_labeled, two_moons
 
@@ -58,7 +58,7 @@ def side_by_side(seeds) -> Table:
     )
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     del device  # scikit-learn / NumPy only: CPU
     seeds = range(3 if quick else 10)
     target = Table(
@@ -95,6 +95,4 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
     speed.note = "targets: <= 0.05 s for 200 points, <= 2 s for 2000 points (2 CPU cores)."
 
     tables = [target, speed, side_by_side(range(2 if quick else 5))]
-    if notebooks:
-        tables.append(notebook_table("Ch02", ["02_laplacian_svm.ipynb"]))
     return tables

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.bench import Table, Timer, mean_std, notebook_table
+from course_lib.bench import Table, Timer, mean_std
 from course_lib.data import digits, split_labeled, two_moons
 from course_lib.estimator import SSLClassifier
 from course_lib.methods import VAT, MeanTeacher, PiModel, Supervised, TemporalEnsembling
@@ -44,12 +44,10 @@ VALIDATION_SEEDS = range(10, 20)
 VALIDATION_DATA_SEED = 2
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     tables = [_moons(range(2 if quick else 5), device)]
     if not quick:
         tables += [_moons(VALIDATION_SEEDS, device, validation=True), _digits(device)]
-    if notebooks:
-        tables.append(notebook_table("Ch03", ["03_consistency.ipynb"]))
     return tables
 
 

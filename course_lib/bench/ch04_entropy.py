@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.bench import Table, Timer, mean_std, notebook_table
+from course_lib.bench import Table, Timer, mean_std
 from course_lib.data import digits, split_labeled, two_moons
 from course_lib.estimator import SSLClassifier
 from course_lib.methods import (
@@ -16,7 +16,7 @@ from course_lib.methods import (
 )
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     seeds = range(2 if quick else 5)
     X, y_true = two_moons(1000, 0.1, seed=0)
     X_test, y_test = two_moons(1000, 0.1, seed=1)
@@ -71,6 +71,4 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
             100 * (p_max >= 0.95).mean(),
         )
     tables = [moons, conf]
-    if notebooks:
-        tables.append(notebook_table("Ch04", ["04_entropy.ipynb"]))
     return tables

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import seed_everything
-from course_lib.bench import Table, mean_std, notebook_table
+from course_lib.bench import Table, mean_std
 from course_lib.data import digits, split_labeled
 from course_lib.methods import FixMatch, Supervised
 from course_lib.models import SmallCNN
@@ -15,7 +15,7 @@ from course_lib.train import fit
 STEPS = 1000  # as in lectures/06_mixmatch_fixmatch.ipynb
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     seeds = range(2 if quick else 5)
     X, y_true, X_test, y_test = digits()
     t = Table(
@@ -47,6 +47,4 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
             secs.append(h.seconds)
         t.add(name, mean_std(accs), float(np.mean(secs)), len(accs))
     tables = [t]
-    if notebooks:
-        tables.append(notebook_table("Ch06", ["06_mixmatch_fixmatch.ipynb"]))
     return tables

@@ -238,7 +238,7 @@ def targets(records) -> Table:
     return t
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     seeds = range(2 if quick else 5)
     records = results(seeds, device)
     return [table(records), targets(records)]

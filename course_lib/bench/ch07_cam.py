@@ -7,7 +7,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from course_lib import metrics, seed_everything
-from course_lib.bench import Table, Timer, mean_std, notebook_table
+from course_lib.bench import Table, Timer, mean_std
 from course_lib.data import lesions
 from course_lib.methods import Supervised
 from course_lib.models import SmallCNN
@@ -95,7 +95,7 @@ def _one_seed(seed, steps, size, device, train, val, test) -> dict[str, tuple]:
     return out
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     size, steps = 64, (100 if quick else 300)
     seeds = range(1 if quick else 3)
     train = lesions(2000, size=size, seed=0)
@@ -150,6 +150,4 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
         "IoU loc. >= 70 %, MIL 20 % > CAM."
     )
     tables = [table]
-    if notebooks:
-        tables.append(notebook_table("Ch07", ["07_cam.ipynb"]))
     return tables

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import metrics, seed_everything
-from course_lib.bench import Table, Timer, mean_std, notebook_table
+from course_lib.bench import Table, Timer, mean_std
 from course_lib.data import cells
 from course_lib.models import TinyUNet
 from course_lib.weak.box2mask import (
@@ -66,7 +66,7 @@ def _one_seed(seed: int, cfg: dict, device) -> dict[str, tuple[float, float]]:
     return out
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     cfg = QUICK if quick else FULL
     seeds = range(1 if quick else 3)
     per_seed = [_one_seed(s, cfg, device) for s in seeds]
@@ -101,6 +101,4 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
     targets.add("filled boxes below both", f"{100 * ratio('Box'):.1f} %", below)
     targets.add("each training <= 60 s", f"{worst_s:.1f} s (slowest)", worst_s <= 60)
     tables = [table, targets]
-    if notebooks:
-        tables.append(notebook_table("Ch08", ["08_box_to_mask.ipynb"]))
     return tables

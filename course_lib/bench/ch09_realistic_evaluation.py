@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.bench import Table, mean_std, notebook_table
+from course_lib.bench import Table, mean_std
 from course_lib.data import digits
 from course_lib.estimator import SSLClassifier
 from course_lib.evaluation import mismatch_split, run_sweep
 from course_lib.methods import VAT, FixMatch, PiModel, PseudoLabel, Supervised
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     X, y, X_test, y_test = digits()  # images (N, 1, 8, 8); the MLP flattens them
     seeds = range(2 if quick else 5)
     steps = 200 if quick else 800
@@ -58,6 +58,4 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
     for name in mm_methods:
         mm.add(name, *[mean_std(acc[name][lv]) for lv in levels])
     tables = [sweep, mm]
-    if notebooks:
-        tables.append(notebook_table("Ch09", ["09_realistic_evaluation.ipynb"]))
     return tables

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from course_lib import seed_everything
-from course_lib.bench import Table, mean_std, notebook_table
+from course_lib.bench import Table, mean_std
 from course_lib.data import (
     BRAIN_ADJACENCY,
     brain_phantom,
@@ -148,7 +148,7 @@ def _grouped(seeds, device) -> Table:
     return t
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     seeds = range(2 if quick else 5)
     tables = [
         _synergic(seeds, device),
@@ -156,6 +156,4 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
         _siamese(seeds),
         _grouped(seeds, device),
     ]
-    if notebooks:
-        tables.append(notebook_table("Ch10", ["10_medical_papers.ipynb"]))
     return tables

@@ -1,12 +1,13 @@
-"""Homework set: execution time of each solved instructor notebook (target: <= 30 s each)."""
+"""Homework set: every checker fails on the unfilled stub; ``__main__`` times the solved
+instructor notebooks (target: <= 30 s each)."""
 
 from __future__ import annotations
 
 from course_lib import checks
-from course_lib.bench import LECTURES, Table, notebook_table
+from course_lib.bench import Table
 
 
-def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
+def run(quick: bool, device: str | None) -> list[Table]:
     stubs = Table(
         "Homework - checkers on the unfilled stub", ["checker", "fails with 'not implemented'"]
     )
@@ -21,9 +22,4 @@ def run(quick: bool, device: str | None, notebooks: bool = True) -> list[Table]:
         except checks.CheckFailed as err:
             message = "yes" if "not implemented yet" in str(err) else "other failure"
         stubs.add(name, message)
-    tables = [stubs]
-    if notebooks:
-        paths = sorted((LECTURES / "homework" / "instructor").glob("*.ipynb"))
-        names = [str(p.relative_to(LECTURES)) for p in paths]
-        tables.append(notebook_table("Homework - instructor", names))
-    return tables
+    return [stubs]
