@@ -1,0 +1,55 @@
+"""Homework checkers: run a student's function against the library's reference implementation.
+
+Every ``check_xxx(student_fn)`` calls ``student_fn`` on a few random and edge-case inputs (built
+from fixed seeds, so a failure is reproducible), compares what comes back with the reference
+implementation in ``course_lib`` and tests the properties the method needs (shape, value at an
+edge case, gradient flow, the input left untouched, determinism...). It never prints the
+reference answer: a failure says *which property* failed, on *which kind of input*, and by how
+much, plus a hint when the answer matches a known typical mistake.
+
+- All properties hold: a one-line summary is printed and a :class:`CheckReport` returned.
+- A property fails: :class:`CheckFailed` (an ``AssertionError``) is raised; its message lists
+  every property with a tick or a cross. The check cell of the notebook shows it in red.
+- The function still raises ``NotImplementedError`` (the stub): :class:`CheckFailed` says so.
+
+The checkers, one module per homework notebook (the shared machinery is in :mod:`.core`):
+
+1. LapSVM: :func:`check_laplacian`, :func:`check_deformed_kernel`
+2. Consistency: :func:`check_pi_consistency`, :func:`check_mean_teacher_consistency`,
+   :func:`check_ema_update`
+3. VAT: :func:`check_kl_divergence`, :func:`check_adversarial_perturbation`
+4. FixMatch / MixMatch: :func:`check_fixmatch_loss`, :func:`check_sharpen`, :func:`check_mixup`
+5. CAM: :func:`check_cam`, :func:`check_map_to_box`
+6. Box-to-mask: :func:`check_box_i_labels`, :func:`check_denoise`
+"""
+
+from course_lib.checks.core import CheckFailed, CheckReport
+from course_lib.checks.hw01_lapsvm import check_deformed_kernel, check_laplacian
+from course_lib.checks.hw02_consistency import (
+    check_ema_update,
+    check_mean_teacher_consistency,
+    check_pi_consistency,
+)
+from course_lib.checks.hw03_vat import check_adversarial_perturbation, check_kl_divergence
+from course_lib.checks.hw04_fixmatch_mixmatch import check_fixmatch_loss, check_mixup, check_sharpen
+from course_lib.checks.hw05_cam import check_cam, check_map_to_box
+from course_lib.checks.hw06_box2mask import check_box_i_labels, check_denoise
+
+__all__ = [
+    "CheckFailed",
+    "CheckReport",
+    "check_adversarial_perturbation",
+    "check_box_i_labels",
+    "check_cam",
+    "check_deformed_kernel",
+    "check_denoise",
+    "check_ema_update",
+    "check_fixmatch_loss",
+    "check_kl_divergence",
+    "check_laplacian",
+    "check_map_to_box",
+    "check_mean_teacher_consistency",
+    "check_mixup",
+    "check_pi_consistency",
+    "check_sharpen",
+]
