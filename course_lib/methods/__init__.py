@@ -1,14 +1,16 @@
 """One file per paper. Each method is a dataclass with a ``loss(model, batch)``.
 
-This file only re-exports them; add one import line per new method.
+This file only re-exports them; add one import line per new method. The parts that several
+methods share (EMA, ramp-ups, pseudo-label monitor) are in :mod:`course_lib.methods.parts`.
 """
 
-from course_lib.methods.base import Batch, Method, TrainData, linear_rampup, sigmoid_rampup
+from course_lib.methods.base import Batch, Method, TrainData
 from course_lib.methods.confidence_penalty import ConfidencePenalty, LabelSmoothing
 from course_lib.methods.entropy_min import EntropyMinimization
 from course_lib.methods.fixmatch import FixMatch
 from course_lib.methods.mean_teacher import MeanTeacher
 from course_lib.methods.mixmatch import MixMatch
+from course_lib.methods.parts import LabelMonitor, linear_rampup, rampup_weight, sigmoid_rampup
 from course_lib.methods.pi_model import PiModel
 from course_lib.methods.pseudo_label import PseudoLabel
 from course_lib.methods.supervised import Supervised
@@ -18,6 +20,7 @@ from course_lib.methods.vat import VAT
 __all__ = [
     "VAT",
     "Batch",
+    "LabelMonitor",
     "ConfidencePenalty",
     "EntropyMinimization",
     "FixMatch",
@@ -31,5 +34,6 @@ __all__ = [
     "TemporalEnsembling",
     "TrainData",
     "linear_rampup",
+    "rampup_weight",
     "sigmoid_rampup",
 ]

@@ -6,11 +6,14 @@ method only says what to minimise on one mini-batch, so its whole algorithm fits
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+
+# the ramp-ups live in parts.py; this import keeps their old path working
+from course_lib.methods.parts import linear_rampup as linear_rampup
+from course_lib.methods.parts import sigmoid_rampup as sigmoid_rampup
 
 
 @dataclass
@@ -58,6 +61,14 @@ class Method:
 
     - ``uses_unlabeled``: False for purely supervised methods (no unlabeled batch is drawn);
     - ``mu``: the unlabeled batch is ``mu`` times the labeled batch (FixMatch's mu).
+
+    What ``setup`` builds for one run (a teacher network, per-example buffers, true labels for
+    monitoring) is declared one way, as a field that is not a hyper-parameter::
+
+        teacher: nn.Module | None = field(default=None, init=False, repr=False, compare=False)
+
+    Shared parts (the EMA with its warm-up, the ramp-ups, the pseudo-label monitor) are imported
+    from :mod:`course_lib.methods.parts`.
     """
 
     uses_unlabeled: bool = True
@@ -82,7 +93,8 @@ class Method:
         """Called after each optimiser step (EMA updates)."""
 
     def eval_model(self, model: nn.Module) -> nn.Module:
-        """The network used for predictions (Mean Teacher evaluates its teacher)."""
+        """The network used for predictions (Mean Teacher evaluates its teacher); ``fit`` leaves it
+        in evaluation mode."""
         return model
 
     def extra_parameters(self) -> list[nn.Parameter]:
@@ -92,20 +104,6 @@ class Method:
     @property
     def name(self) -> str:
         return type(self).__name__
-
-
-def sigmoid_rampup(t: float) -> float:
-    """exp(-5 (1 - t)^2) for t in [0, 1]: the ramp-up of Laine & Aila (2017), used by many papers.
-
-    Equals exp(-5) ~ 0.0067 at t = 0 and 1 at t >= 1.
-    """
-    t = min(max(float(t), 0.0), 1.0)
-    return math.exp(-5.0 * (1.0 - t) ** 2)
-
-
-def linear_rampup(t: float) -> float:
-    """min(t, 1) clipped to [0, 1] (MixMatch's lambda_u schedule)."""
-    return min(max(float(t), 0.0), 1.0)
 
 
 def cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor, nn
 
 from course_lib._validation import check_number
-from course_lib.methods.base import Batch, Method, cross_entropy, entropy, sigmoid_rampup
+from course_lib.methods.base import Batch, Method, cross_entropy, entropy
+from course_lib.methods.parts import rampup_weight
 
 
 @dataclass
@@ -49,6 +50,6 @@ class EntropyMinimization(Method):
         logits = model(torch.cat([batch.x_l, batch.x_u]))
         loss_x = cross_entropy(logits[:n_l], batch.y_l)
         ent = entropy(logits[n_l:].softmax(1)).mean()  # (1/|U|) sum H(p(.|x))
-        w = 1.0 if self.rampup == 0 else sigmoid_rampup(batch.progress / self.rampup)
+        w = rampup_weight(1.0, self.rampup, batch.progress)  # w(t), 1 after the ramp-up
         loss = loss_x + self.lambda_ * w * ent
         return loss, {"loss_x": loss_x.item(), "entropy": ent.item(), "w": w}

@@ -7,9 +7,8 @@ NeurIPS 2020, arXiv:2001.07685. Equation numbers refer to that paper.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
@@ -17,12 +16,8 @@ from torch import Tensor, nn
 from course_lib import augment
 from course_lib._validation import check_number, check_positive_int
 from course_lib.methods.base import Batch, Method, TrainData, cross_entropy
-from course_lib.methods.pseudo_label import (
-    check_monitor_labels,
-    masked_cross_entropy,
-    monitor_numbers,
-    pseudo_labels,
-)
+from course_lib.methods.parts import LabelMonitor, ema_copy, ema_update
+from course_lib.methods.pseudo_label import masked_cross_entropy, pseudo_labels
 
 
 @dataclass
@@ -63,6 +58,12 @@ class FixMatch(Method):
     y_monitor : array or None
         True labels of the whole training set, **only** for logging the accuracy of the
         pseudo-labels (``pl_acc``, ``mask_correct``); never used in the loss.
+
+    Departures from the paper and its reference code: the unlabeled batch is drawn from the
+    whole training set, labeled examples included (as in the reference code); the EMA warm-up
+    (:func:`~course_lib.methods.parts.ema_decay`) is not in the paper, which evaluates an EMA of
+    decay 0.999 over a million steps; Eq. 4 is averaged over the whole unlabeled batch, masked
+    examples included, as the paper writes it.
     """
 
     tau: float = 0.95
@@ -72,6 +73,9 @@ class FixMatch(Method):
     strong: Callable = augment.strong
     ema_decay: float = 0.99
     y_monitor: object = None
+    # per-run state, made by setup(): the averaged network and the true-label monitor
+    ema: nn.Module | None = field(default=None, init=False, repr=False, compare=False)
+    monitor: LabelMonitor | None = field(default=None, init=False, repr=False, compare=False)
 
     def validate(self) -> None:
         check_number(self.tau, "tau", low=0.0, high=1.0, low_inclusive=False)
@@ -83,11 +87,8 @@ class FixMatch(Method):
                 raise ValueError(f"{name} must be a callable augmentation x -> x'.")
 
     def setup(self, model: nn.Module, data: TrainData) -> None:
-        y = check_monitor_labels(self.y_monitor, data.X.shape[0])
-        self._y_true = None if y is None else y.to(data.X.device)
-        self._ema = copy.deepcopy(model).eval() if self.ema_decay > 0 else None
-        if self._ema is not None:
-            self._ema.requires_grad_(False)
+        self.monitor = LabelMonitor(self.y_monitor, data.X.shape[0], data.X.device)
+        self.ema = ema_copy(model) if self.ema_decay > 0 else None
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
         x_l, u = batch.x_l, batch.x_u
@@ -98,21 +99,15 @@ class FixMatch(Method):
         loss_s = cross_entropy(logits_x, batch.y_l)  # Eq. 2
         q_hat, mask = pseudo_labels(logits_uw, self.tau)  # argmax and 1[max q >= tau], no grad
         loss_u = masked_cross_entropy(logits_us, q_hat, mask)  # Eq. 4
-        y_true = None if getattr(self, "_y_true", None) is None else self._y_true[batch.idx_u]
         logs = {"loss_x": loss_s.item(), "loss_u": loss_u.item()}
-        logs.update(monitor_numbers(q_hat, mask, y_true))
+        monitor = self.monitor or LabelMonitor()  # without setup(): the mask rate only
+        logs.update(monitor(q_hat, mask, batch.idx_u))
         return loss_s + self.lambda_u * loss_u, logs
 
     # evaluation only: the loss above never sees the averaged weights
-    @torch.no_grad()
     def after_step(self, model: nn.Module, step: int) -> None:
-        if getattr(self, "_ema", None) is None:
-            return
-        a = min(self.ema_decay, 1.0 - 1.0 / (step + 1))
-        for p_ema, p in zip(self._ema.parameters(), model.parameters(), strict=True):
-            p_ema.lerp_(p, 1.0 - a)
-        for b_ema, b in zip(self._ema.buffers(), model.buffers(), strict=True):
-            b_ema.copy_(b)  # BatchNorm statistics: taken from the trained network
+        if self.ema is not None:
+            ema_update(self.ema, model, self.ema_decay, step)
 
     def eval_model(self, model: nn.Module) -> nn.Module:
-        return model if getattr(self, "_ema", None) is None else self._ema
+        return model if self.ema is None else self.ema

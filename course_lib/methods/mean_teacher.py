@@ -9,7 +9,6 @@ teacher receives no gradient and is the network used for prediction.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,7 +17,8 @@ from torch import Tensor, nn
 
 from course_lib._validation import check_number
 from course_lib.methods.base import Batch, Method, TrainData, cross_entropy
-from course_lib.methods.pi_model import check_consistency, perturb, rampup_weight
+from course_lib.methods.parts import ema_copy, ema_update, rampup_weight
+from course_lib.methods.pi_model import check_consistency, perturb
 
 
 @dataclass
@@ -32,12 +32,20 @@ class MeanTeacher(Method):
                + w(t) (1 / (C |B|)) sum_{i in B} ||f_theta(g(x_i)) - f_theta'(g'(x_i))||^2
 
     (softmax outputs, the teacher's detached), then after each optimiser step (paper, eq. 3
-    with the reference code's warm-up of the decay):
+    with the reference code's warm-up of the decay, :func:`~course_lib.methods.parts.ema_update`):
 
         theta'_t = a_t theta'_{t-1} + (1 - a_t) theta_t,   a_t = min(1 - 1 / (t + 1), alpha).
 
     The student gets the whole gradient, consistency term included; the teacher gets none.
     BatchNorm running statistics of the teacher are copied from the student.
+
+    Departures from the paper and its reference code: the supervised term is averaged over the
+    labeled examples of the batch (the reference code sums it over the labeled examples and
+    divides by the whole batch size), the consistency term over the whole batch and the classes
+    (as there); the EMA warm-up counts optimiser steps
+    from t = 0, one step behind the reference code's ``global_step`` (see
+    :func:`~course_lib.methods.parts.ema_decay`); the teacher runs in the student's mode
+    (dropout on) for its targets, as in the reference code.
 
     Parameters
     ----------
@@ -59,9 +67,7 @@ class MeanTeacher(Method):
         check_consistency(self.w_max, self.rampup, self.noise_std, self.augment)
 
     def setup(self, model: nn.Module, data: TrainData) -> None:
-        self.teacher = copy.deepcopy(model)  # theta'_0 = theta_0
-        for p in self.teacher.parameters():
-            p.requires_grad_(False)  # the teacher is never trained by gradient
+        self.teacher = ema_copy(model)  # theta'_0 = theta_0, never trained by gradient
 
     def g(self, x: Tensor) -> Tensor:
         """The stochastic augmentation (eta for the student, eta' for the teacher)."""
@@ -81,13 +87,8 @@ class MeanTeacher(Method):
         w = rampup_weight(self.w_max, self.rampup, batch.progress)
         return loss_x + w * loss_u, {"loss_x": loss_x.item(), "loss_u": loss_u.item(), "w": w}
 
-    @torch.no_grad()
     def after_step(self, model: nn.Module, step: int) -> None:
-        a = min(1.0 - 1.0 / (step + 1), self.alpha)  # EMA decay with warm-up
-        for p_t, p_s in zip(self.teacher.parameters(), model.parameters(), strict=True):
-            p_t.mul_(a).add_(p_s.detach(), alpha=1.0 - a)  # theta' <- a theta' + (1 - a) theta
-        for b_t, b_s in zip(self.teacher.buffers(), model.buffers(), strict=True):
-            b_t.copy_(b_s)  # BatchNorm running statistics
+        ema_update(self.teacher, model, self.alpha, step)  # theta' <- a_t theta' + (1 - a_t) theta
 
     def eval_model(self, model: nn.Module) -> nn.Module:
         return self.teacher if self.teacher is not None else model

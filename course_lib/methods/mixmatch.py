@@ -15,7 +15,8 @@ from torch import Tensor, nn
 
 from course_lib import augment
 from course_lib._validation import check_number, check_positive_int
-from course_lib.methods.base import Batch, Method, linear_rampup
+from course_lib.methods.base import Batch, Method
+from course_lib.methods.parts import rampup_weight
 
 
 def sharpen(p: Tensor, T: float) -> Tensor:
@@ -120,6 +121,6 @@ class MixMatch(Method):
         logits = model(mixed_x)  # one forward of X' and U' together
         loss_x = soft_cross_entropy(logits[:B], mixed_p[:B])  # Eq. 4
         loss_u = ((torch.softmax(logits[B:], dim=1) - mixed_p[B:]) ** 2).mean()  # Eq. 5
-        lambda_u = self.lambda_u * linear_rampup(batch.progress / self.rampup)
+        lambda_u = rampup_weight(self.lambda_u, self.rampup, batch.progress, shape="linear")
         logs = {"loss_x": loss_x.item(), "loss_u": loss_u.item(), "lambda_u": lambda_u}
         return loss_x + lambda_u * loss_u, logs

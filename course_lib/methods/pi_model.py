@@ -16,7 +16,8 @@ from torch import Tensor, nn
 
 from course_lib import augment as augmentations
 from course_lib._validation import check_number
-from course_lib.methods.base import Batch, Method, cross_entropy, sigmoid_rampup
+from course_lib.methods.base import Batch, Method, cross_entropy
+from course_lib.methods.parts import rampup_weight
 
 
 def perturb(x: Tensor, augment: Callable[[Tensor], Tensor] | None, noise_std: float) -> Tensor:
@@ -45,18 +46,6 @@ def check_consistency(
             f"augment must be a callable Tensor -> Tensor (e.g. course_lib.augment.weak) or None "
             f"for Gaussian noise of std noise_std; got {type(augment).__name__}."
         )
-
-
-def rampup_weight(w_max: float, rampup: float, progress: float) -> float:
-    """w(t) = w_max * exp(-5 (1 - t / rampup)^2), constant w_max after the ramp-up.
-
-    ``progress`` is the fraction of training done; ``rampup`` the fraction spent ramping up
-    (Laine & Aila ramp up over the first 80 of 300 epochs, rampup ~ 0.27). ``rampup = 0``
-    means no ramp-up.
-    """
-    if rampup == 0:
-        return float(w_max)
-    return float(w_max) * sigmoid_rampup(progress / rampup)
 
 
 @dataclass

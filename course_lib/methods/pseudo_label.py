@@ -7,14 +7,18 @@ Neural Networks", ICML 2013 Workshop on Challenges in Representation Learning.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from course_lib._validation import check_number
 from course_lib.methods.base import Batch, Method, TrainData, cross_entropy
+
+# the monitor's helpers live in parts.py; these imports keep their old path working
+from course_lib.methods.parts import LabelMonitor
+from course_lib.methods.parts import check_monitor_labels as check_monitor_labels
+from course_lib.methods.parts import monitor_numbers as monitor_numbers
 
 
 def pseudo_labels(logits: Tensor, tau: float) -> tuple[Tensor, Tensor]:
@@ -36,33 +40,6 @@ def masked_cross_entropy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tenso
         return logits.sum() * 0.0
     ce = nn.functional.cross_entropy(logits, targets, reduction="none")
     return (ce * mask).mean()
-
-
-def monitor_numbers(y_hat: Tensor, mask: Tensor, y_true: Tensor | None) -> dict[str, float]:
-    """Logged numbers about the pseudo-labels of one batch.
-
-    ``mask_rate``: fraction kept; with the true labels (for monitoring only):
-    ``pl_acc``: accuracy of all arg-max guesses, ``mask_correct``: fraction of the batch that
-    is kept *and* correct (so ``mask_correct / mask_rate`` is the accuracy of the kept ones).
-    """
-    numbers = {"mask_rate": mask.mean().item()}
-    if y_true is not None:
-        correct = (y_hat == y_true).to(mask.dtype)
-        numbers["pl_acc"] = correct.mean().item()
-        numbers["mask_correct"] = (correct * mask).mean().item()
-    return numbers
-
-
-def check_monitor_labels(y_monitor, n: int) -> Tensor | None:
-    """Turn ``y_monitor`` (true labels of the whole training set) into a tensor, or None."""
-    if y_monitor is None:
-        return None
-    y = np.asarray(y_monitor)
-    if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(
-            f"y_monitor must hold one true label per training example ({n}); got shape {y.shape}."
-        )
-    return torch.as_tensor(y.astype(np.int64))
 
 
 @dataclass
@@ -104,6 +81,8 @@ class PseudoLabel(Method):
     t2: float = 0.4
     weak: Callable | None = None
     y_monitor: object = None
+    # per-run state, made by setup(): the true-label monitor
+    monitor: LabelMonitor | None = field(default=None, init=False, repr=False, compare=False)
 
     def validate(self) -> None:
         check_number(self.lambda_u, "lambda_u", low=0.0)
@@ -119,8 +98,7 @@ class PseudoLabel(Method):
             raise ValueError("weak must be a callable augmentation (or None).")
 
     def setup(self, model: nn.Module, data: TrainData) -> None:
-        y = check_monitor_labels(self.y_monitor, data.X.shape[0])
-        self._y_true = None if y is None else y.to(data.X.device)
+        self.monitor = LabelMonitor(self.y_monitor, data.X.shape[0], data.X.device)
 
     def alpha(self, t: float) -> float:
         """Lee's Eq. 16: the weight of the unlabeled term at training fraction t."""
@@ -139,7 +117,7 @@ class PseudoLabel(Method):
         y_hat, mask = pseudo_labels(logits_u, self.tau)  # target from the same forward, no grad
         loss_u = masked_cross_entropy(logits_u, y_hat, mask)
         alpha = self.alpha(batch.progress)
-        y_true = None if getattr(self, "_y_true", None) is None else self._y_true[batch.idx_u]
         logs = {"loss_x": loss_x.item(), "loss_u": loss_u.item(), "alpha": alpha}
-        logs.update(monitor_numbers(y_hat, mask, y_true))
+        monitor = self.monitor or LabelMonitor()  # without setup(): the mask rate only
+        logs.update(monitor(y_hat, mask, batch.idx_u))
         return loss_x + alpha * loss_u, logs

@@ -155,6 +155,10 @@ class PatchMIL(Method):
     lambda_bbox: float = 5.0
     low: float = 0.98
 
+    # per-run state, made by setup(): the grids and box flags as tensors on the device
+    grids_t: Tensor | None = field(default=None, init=False, repr=False, compare=False)
+    boxed_t: Tensor | None = field(default=None, init=False, repr=False, compare=False)
+
     uses_unlabeled = False
 
     def validate(self) -> None:
@@ -173,22 +177,22 @@ class PatchMIL(Method):
         n, dev = data.X.shape[0], data.X.device
         if self.grids is None:
             P = getattr(model, "P", 1)
-            self._grids = torch.zeros((n, P, P), dtype=torch.bool, device=dev)
-            self._boxed = torch.zeros(n, dtype=torch.bool, device=dev)
+            self.grids_t = torch.zeros((n, P, P), dtype=torch.bool, device=dev)
+            self.boxed_t = torch.zeros(n, dtype=torch.bool, device=dev)
         else:
             if len(self.grids) != n:
                 raise ValueError(f"grids has {len(self.grids)} rows but X has {n} images.")
-            self._grids = torch.as_tensor(np.asarray(self.grids, dtype=bool), device=dev)
-            self._boxed = torch.as_tensor(np.asarray(self.boxed, dtype=bool), device=dev)
+            self.grids_t = torch.as_tensor(np.asarray(self.grids, dtype=bool), device=dev)
+            self.boxed_t = torch.as_tensor(np.asarray(self.boxed, dtype=bool), device=dev)
         if getattr(model, "low", self.low) != self.low:
             raise ValueError(f"model.low ({model.low}) differs from the method's low ({self.low}).")
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
         p = model.patch_probs(batch.x_l)  # (B, P, P) patch probabilities p_j
         y = batch.y_l
-        boxed = self._boxed[batch.idx_l] & (y == 1)
+        boxed = self.boxed_t[batch.idx_l] & (y == 1)
         log_p1, log_p0 = image_log_probs(p, self.low)  # Eq. 1
-        log_box = box_log_prob(p, self._grids[batch.idx_l], self.low)  # Eq. 2
+        log_box = box_log_prob(p, self.grids_t[batch.idx_l], self.low)  # Eq. 2
         image_term = -torch.where(y == 1, log_p1, log_p0)
         per_image = torch.where(boxed, self.lambda_bbox * -log_box, image_term)
         loss = per_image.mean()
