@@ -6,13 +6,14 @@ import numpy as np
 
 from course_lib.checks.core import (
     CheckReport,
-    _call,
-    _close,
-    _Fail,
-    _np,
-    _run,
-    _same_shape,
-    _unchanged,
+    Fail,
+    array,
+    as_array,
+    call,
+    close,
+    run_checks,
+    same_shape,
+    untouched,
 )
 
 
@@ -42,13 +43,13 @@ def check_laplacian(fn, *, quiet: bool = False) -> CheckReport:
 
     def shape(fn):
         W = _random_graph(6, 0)
-        _same_shape(_call(fn, W.copy(), on="a 6-node graph"), (6, 6), "a 6-node graph")
+        same_shape(call(fn, W.copy(), on="a 6-node graph"), (6, 6), "a 6-node graph")
 
     def value(fn):
         W = _random_graph(7, 1)
         D = np.diag(W.sum(1))
-        _close(
-            _call(fn, W.copy(), on="a random weighted graph"),
+        close(
+            call(fn, W.copy(), on="a random weighted graph"),
             ref(W),
             "on a random weighted graph",
             mistakes={
@@ -62,31 +63,23 @@ def check_laplacian(fn, *, quiet: bool = False) -> CheckReport:
 
     def rows_sum_to_zero(fn):
         W = _random_graph(5, 2)
-        L = _np(_call(fn, W.copy(), on="a random graph"))
+        L = as_array(call(fn, W.copy(), on="a random graph"))
         if not np.allclose(L.sum(1), 0.0, atol=1e-8):
-            raise _Fail("each row of L must sum to 0 (so constant functions are perfectly smooth).")
+            raise Fail("each row of L must sum to 0 (so constant functions are perfectly smooth).")
 
     def smoothness_identity(fn):
         W = _random_graph(6, 3)
         f = np.random.default_rng(3).normal(size=6)
-        L = _np(_call(fn, W.copy(), on="a random graph"))
+        L = as_array(call(fn, W.copy(), on="a random graph"))
         want = 0.5 * np.sum(W * (f[:, None] - f[None, :]) ** 2)
         if not np.isclose(f @ L @ f, want, rtol=1e-6):
-            raise _Fail(
-                "f^T L f must equal 1/2 sum_ij W_ij (f_i - f_j)^2 for every f; it does not."
-            )
+            raise Fail("f^T L f must equal 1/2 sum_ij W_ij (f_i - f_j)^2 for every f; it does not.")
 
     def edge_no_edges(fn):
         W = np.zeros((4, 4))
-        _close(_call(fn, W.copy(), on="a graph without edges"), ref(W), "on a graph without edges")
+        close(call(fn, W.copy(), on="a graph without edges"), ref(W), "on a graph without edges")
 
-    def input_untouched(fn):
-        W = _random_graph(5, 4)
-        W0 = W.copy()
-        _call(fn, W, on="a random graph")
-        _unchanged(W0, W, "W", "a random graph")
-
-    return _run(
+    return run_checks(
         "check_laplacian",
         fn,
         [
@@ -95,8 +88,12 @@ def check_laplacian(fn, *, quiet: bool = False) -> CheckReport:
             ("rows sum to 0", rows_sum_to_zero),
             ("f^T L f = 1/2 sum W (f_i - f_j)^2", smoothness_identity),
             ("graph without edges", edge_no_edges),
-            ("W left unchanged", input_untouched),
+            (
+                "W left unchanged",
+                untouched(lambda: (_random_graph(5, 4),), ["W"], "a random graph"),
+            ),
         ],
+        returns=array(lambda W: W.shape, "a NumPy array (n, n), the Laplacian L = D - W"),
         quiet=quiet,
     )
 
@@ -116,14 +113,14 @@ def check_deformed_kernel(fn, *, quiet: bool = False) -> CheckReport:
 
     def shape(fn):
         K, L = case(6, 0)
-        _same_shape(_call(fn, K.copy(), L.copy(), 0.5, on="n = 6, r = 0.5"), (6, 6), "n = 6")
+        same_shape(call(fn, K.copy(), L.copy(), 0.5, on="n = 6, r = 0.5"), (6, 6), "n = 6")
 
     def value(fn):
         K, L = case(8, 1)
         r = 0.7
         eye = np.eye(8)
-        _close(
-            _call(fn, K.copy(), L.copy(), r, on="a random kernel and graph, r = 0.7"),
+        close(
+            call(fn, K.copy(), L.copy(), r, on="a random kernel and graph, r = 0.7"),
             ref(K, L, r),
             "on a random kernel and graph (r = 0.7)",
             rtol=1e-5,
@@ -139,32 +136,25 @@ def check_deformed_kernel(fn, *, quiet: bool = False) -> CheckReport:
 
     def r_zero(fn):
         K, L = case(5, 2)
-        _close(_call(fn, K.copy(), L.copy(), 0.0, on="r = 0"), K, "at r = 0 (must give K back)")
+        close(call(fn, K.copy(), L.copy(), 0.0, on="r = 0"), K, "at r = 0 (must give K back)")
 
     def symmetric(fn):
         K, L = case(7, 3)
-        Kt = _np(_call(fn, K.copy(), L.copy(), 2.0, on="r = 2"))
+        Kt = as_array(call(fn, K.copy(), L.copy(), 2.0, on="r = 2"))
         if not np.allclose(Kt, Kt.T, atol=1e-8):
-            raise _Fail("K~ must be symmetric (it is a kernel); yours is not at r = 2.")
+            raise Fail("K~ must be symmetric (it is a kernel); yours is not at r = 2.")
 
     def shrinks_rough_directions(fn):
         # the graph term penalises f = K alpha that varies along edges: K~ is "smaller" than K
         K, L = case(7, 4)
-        Kt = _np(_call(fn, K.copy(), L.copy(), 5.0, on="r = 5"))
+        Kt = as_array(call(fn, K.copy(), L.copy(), 5.0, on="r = 5"))
         if np.trace(Kt) > np.trace(K) + 1e-9:
-            raise _Fail(
+            raise Fail(
                 "the deformed kernel must not be larger than K (trace(K~) <= trace(K)); the graph "
                 "penalty can only remove capacity."
             )
 
-    def input_untouched(fn):
-        K, L = case(5, 5)
-        K0, L0 = K.copy(), L.copy()
-        _call(fn, K, L, 1.0, on="r = 1")
-        _unchanged(K0, K, "K", "r = 1")
-        _unchanged(L0, L, "L", "r = 1")
-
-    return _run(
+    return run_checks(
         "check_deformed_kernel",
         fn,
         [
@@ -173,7 +163,11 @@ def check_deformed_kernel(fn, *, quiet: bool = False) -> CheckReport:
             ("r = 0 gives K", r_zero),
             ("symmetric", symmetric),
             ("no larger than K", shrinks_rough_directions),
-            ("K and L left unchanged", input_untouched),
+            (
+                "K and L left unchanged",
+                untouched(lambda: (*case(5, 5), 1.0), ["K", "L", None], "r = 1"),
+            ),
         ],
+        returns=array(lambda K, L, r: K.shape, "a NumPy array (n, n), the deformed kernel K~"),
         quiet=quiet,
     )

@@ -10,16 +10,18 @@ from torch import Tensor, nn
 
 from course_lib.checks.core import (
     CheckReport,
-    _call,
-    _close,
-    _Fail,
-    _gen,
-    _grad_of,
-    _has_grad,
-    _randn,
-    _run,
-    _scalar,
+    Fail,
+    call,
+    close,
+    gen,
+    grads_reach,
+    randn,
+    run_checks,
+    tensor,
+    untouched,
 )
+
+LOSS = tensor(lambda *args: (), "a 0-d torch tensor, the loss (one number)")
 
 
 def _ref_pi(logits_1: Tensor, logits_2: Tensor) -> Tensor:
@@ -32,13 +34,12 @@ def _ref_mt(student: Tensor, teacher: Tensor) -> Tensor:
     return ((student.softmax(1) - teacher.detach().softmax(1)) ** 2).mean()
 
 
-def _consistency_value(fn, ref, name):
+def _consistency_value(ref):
     def value(fn):
-        a, b = _randn(6, 3, seed=10, scale=2), _randn(6, 3, seed=11, scale=2)
+        a, b = randn(6, 3, seed=10, scale=2), randn(6, 3, seed=11, scale=2)
         on = "random logits, 6 examples x 3 classes"
-        got = _scalar(_call(fn, a.clone(), b.clone(), on=on), on)
-        _close(
-            got,
+        close(
+            call(fn, a.clone(), b.clone(), on=on),
             ref(a, b),
             f"on {on}",
             mistakes={
@@ -54,22 +55,26 @@ def _consistency_value(fn, ref, name):
 
 
 def _equal_inputs_zero(fn):
-    a = _randn(4, 5, seed=12)
-    got = _scalar(_call(fn, a.clone(), a.clone(), on="two identical batches"), "identical")
+    a = randn(4, 5, seed=12)
+    got = call(fn, a.clone(), a.clone(), on="two identical batches")
     if abs(float(got)) > 1e-9:
-        raise _Fail("two identical predictions must give a consistency loss of 0.")
+        raise Fail("two identical predictions must give a consistency loss of 0.")
 
 
 def _shift_invariant(fn):
-    a, b = _randn(4, 3, seed=13), _randn(4, 3, seed=14)
+    a, b = randn(4, 3, seed=13), randn(4, 3, seed=14)
     on = "logits shifted by a constant"
-    g1 = _scalar(_call(fn, a.clone(), b.clone(), on=on), on)
-    g2 = _scalar(_call(fn, a + 5.0, b - 3.0, on=on), on)
+    g1 = call(fn, a.clone(), b.clone(), on=on)
+    g2 = call(fn, a + 5.0, b - 3.0, on=on)
     if not torch.isclose(g1.detach(), g2.detach(), rtol=1e-5, atol=1e-9):
-        raise _Fail(
+        raise Fail(
             "adding a constant to all logits of an example does not change its probabilities, "
             "so it must not change the loss: compare softmax outputs."
         )
+
+
+def _untouched(names):
+    return untouched(lambda: (randn(4, 3, seed=19), randn(4, 3, seed=20)), names, "random logits")
 
 
 def check_pi_consistency(fn, *, quiet: bool = False) -> CheckReport:
@@ -80,27 +85,26 @@ def check_pi_consistency(fn, *, quiet: bool = False) -> CheckReport:
     """
 
     def gradient_both(fn):
-        a = _randn(5, 3, seed=15).requires_grad_(True)
-        b = _randn(5, 3, seed=16).requires_grad_(True)
         on = "two random batches with requires_grad"
-        out = _scalar(_call(fn, a, b, on=on), on)
-        ga, gb = _grad_of(out, [a, b], on)
-        if not _has_grad(ga) or not _has_grad(gb):
-            which = "first" if not _has_grad(ga) else "second"
-            raise _Fail(
+        ga, gb = grads_reach(fn, (randn(5, 3, seed=15), randn(5, 3, seed=16)), [0, 1], on)
+        if not ga or not gb:
+            which = "first" if not ga else "second"
+            raise Fail(
                 f"no gradient reaches the {which} pass: in the Π-model both stochastic passes are "
                 "trained (do not detach either of them)."
             )
 
-    return _run(
+    return run_checks(
         "check_pi_consistency",
         fn,
         [
-            ("value on random logits", _consistency_value(fn, _ref_pi, "pi")),
+            ("value on random logits", _consistency_value(_ref_pi)),
             ("0 for identical predictions", _equal_inputs_zero),
             ("invariant to a logit shift (uses softmax)", _shift_invariant),
             ("gradient through both passes", gradient_both),
+            ("logits left unchanged", _untouched(["logits_1", "logits_2"])),
         ],
+        returns=LOSS,
         quiet=quiet,
     )
 
@@ -113,31 +117,30 @@ def check_mean_teacher_consistency(fn, *, quiet: bool = False) -> CheckReport:
     """
 
     def gradients(fn):
-        s = _randn(5, 3, seed=17).requires_grad_(True)
-        t = _randn(5, 3, seed=18).requires_grad_(True)
         on = "student and teacher logits that both require grad"
-        out = _scalar(_call(fn, s, t, on=on), on)
-        gs, gt = _grad_of(out, [s, t], on)
-        if not _has_grad(gs):
-            raise _Fail(
+        gs, gt = grads_reach(fn, (randn(5, 3, seed=17), randn(5, 3, seed=18)), [0, 1], on)
+        if not gs:
+            raise Fail(
                 "no gradient reaches the student: the consistency term must train the student "
                 "(this is the bug of USB issue #226). Detach only the teacher."
             )
-        if _has_grad(gt):
-            raise _Fail(
+        if gt:
+            raise Fail(
                 "a gradient reaches the teacher's logits: the teacher is a target, detach it "
                 "(teacher_logits.detach()); its weights change only by the EMA."
             )
 
-    return _run(
+    return run_checks(
         "check_mean_teacher_consistency",
         fn,
         [
-            ("value on random logits", _consistency_value(fn, _ref_mt, "mt")),
+            ("value on random logits", _consistency_value(_ref_mt)),
             ("0 for identical predictions", _equal_inputs_zero),
             ("invariant to a logit shift (uses softmax)", _shift_invariant),
             ("gradient to the student, none to the teacher", gradients),
+            ("logits left unchanged", _untouched(["student_logits", "teacher_logits"])),
         ],
+        returns=LOSS,
         quiet=quiet,
     )
 
@@ -152,12 +155,12 @@ def _ema_pair(seed: int, bn: bool = False) -> tuple[nn.Module, nn.Module]:
     teacher = copy.deepcopy(student)
     with torch.no_grad():  # the teacher has drifted from the student: a non-trivial average
         for p in teacher.parameters():
-            p.add_(torch.randn(p.shape, generator=_gen(seed + 1), dtype=p.dtype))
+            p.add_(torch.randn(p.shape, generator=gen(seed + 1), dtype=p.dtype))
     for p in teacher.parameters():
         p.requires_grad_(False)  # as in MeanTeacher.setup
     if bn:  # give the student some running statistics to copy
         student.train()
-        student(torch.randn(16, 3, generator=_gen(seed + 2), dtype=torch.float64))
+        student(torch.randn(16, 3, generator=gen(seed + 2), dtype=torch.float64))
     return teacher, student
 
 
@@ -187,7 +190,7 @@ def check_ema_update(fn, *, quiet: bool = False) -> CheckReport:
         want = _ref_ema(teacher, student, 0.9)
         before = _params(teacher)
         on = "alpha = 0.9"
-        out = _call(fn, teacher, student, 0.9, on=on)
+        out = call(fn, teacher, student, 0.9, on=on)
         got = _params(teacher)
         if np.array_equal(got, before):
             hint = (
@@ -196,10 +199,10 @@ def check_ema_update(fn, *, quiet: bool = False) -> CheckReport:
                 if out is not None
                 else " Update its parameters in place (p_t.mul_(...).add_(...))."
             )
-            raise _Fail(f"the teacher's parameters did not change ({on}).{hint}")
+            raise Fail(f"the teacher's parameters did not change ({on}).{hint}")
         t0, s0 = _ema_pair(20)
         swapped = _params(_ref_ema(t0, s0, 0.1))  # (1 - alpha) theta' + alpha theta
-        _close(
+        close(
             got,
             _params(want),
             f"of the teacher's parameters after one update ({on})",
@@ -214,20 +217,20 @@ def check_ema_update(fn, *, quiet: bool = False) -> CheckReport:
     def student_untouched(fn):
         teacher, student = _ema_pair(21)
         before = _params(student)
-        _call(fn, teacher, student, 0.9, on="alpha = 0.9")
+        call(fn, teacher, student, 0.9, on="alpha = 0.9")
         if not np.array_equal(before, _params(student)):
-            raise _Fail("your function changed the student's parameters; only the teacher moves.")
+            raise Fail("your function changed the student's parameters; only the teacher moves.")
 
     def alpha_zero(fn):
         teacher, student = _ema_pair(22)
-        _call(fn, teacher, student, 0.0, on="alpha = 0")
-        _close(_params(teacher), _params(student), "at alpha = 0 (the teacher becomes the student)")
+        call(fn, teacher, student, 0.0, on="alpha = 0")
+        close(_params(teacher), _params(student), "at alpha = 0 (the teacher becomes the student)")
 
     def alpha_one(fn):
         teacher, student = _ema_pair(23)
         before = _params(teacher)
-        _call(fn, teacher, student, 1.0, on="alpha = 1")
-        _close(_params(teacher), before, "at alpha = 1 (the teacher must not move)")
+        call(fn, teacher, student, 1.0, on="alpha = 1")
+        close(_params(teacher), before, "at alpha = 1 (the teacher must not move)")
 
     def repeated(fn):
         teacher, student = _ema_pair(24)
@@ -235,15 +238,15 @@ def check_ema_update(fn, *, quiet: bool = False) -> CheckReport:
         for _ in range(5):
             want = _ref_ema(want, student, 0.7)
         for _ in range(5):
-            _call(fn, teacher, student, 0.7, on="five updates, alpha = 0.7")
-        _close(_params(teacher), _params(want), "after five updates with alpha = 0.7")
+            call(fn, teacher, student, 0.7, on="five updates, alpha = 0.7")
+        close(_params(teacher), _params(want), "after five updates with alpha = 0.7")
 
     def buffers(fn):
         teacher, student = _ema_pair(25, bn=True)
-        _call(fn, teacher, student, 0.9, on="a network with BatchNorm")
+        call(fn, teacher, student, 0.9, on="a network with BatchNorm")
         for (name, bt), bs in zip(teacher.named_buffers(), student.buffers(), strict=True):
             if not torch.equal(bt, bs):
-                raise _Fail(
+                raise Fail(
                     f"the teacher's buffer {name!r} (BatchNorm statistics) was not copied from "
                     "the student: for b_t, b_s in zip(teacher.buffers(), student.buffers()): "
                     "b_t.copy_(b_s)."
@@ -251,15 +254,15 @@ def check_ema_update(fn, *, quiet: bool = False) -> CheckReport:
 
     def no_grad_graph(fn):
         teacher, student = _ema_pair(26)
-        _call(fn, teacher, student, 0.5, on="alpha = 0.5")
+        call(fn, teacher, student, 0.5, on="alpha = 0.5")
         for p in teacher.parameters():
             if p.grad_fn is not None or p.requires_grad:
-                raise _Fail(
+                raise Fail(
                     "the teacher's parameters now require grad or hold a graph: do the update "
                     "under torch.no_grad() on the existing tensors."
                 )
 
-    return _run(
+    return run_checks(
         "check_ema_update",
         fn,
         [

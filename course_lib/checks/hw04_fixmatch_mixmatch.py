@@ -8,19 +8,19 @@ from torch import Tensor
 
 from course_lib.checks.core import (
     CheckReport,
-    _call,
-    _close,
-    _Fail,
-    _gen,
-    _grad_of,
-    _has_grad,
-    _np,
-    _probs,
-    _randn,
-    _run,
-    _same_shape,
-    _scalar,
-    _unchanged,
+    Fail,
+    as_array,
+    call,
+    close,
+    gen,
+    grads_reach,
+    pair,
+    probs,
+    randn,
+    run_checks,
+    same_shape,
+    tensor,
+    untouched,
 )
 
 
@@ -42,17 +42,17 @@ def check_fixmatch_loss(fn, *, quiet: bool = False) -> CheckReport:
     import torch.nn.functional as F
 
     def inputs(seed, n=12, c=3):
-        return _randn(n, c, seed=seed, scale=3.0), _randn(n, c, seed=seed + 1, scale=2.0)
+        return randn(n, c, seed=seed, scale=3.0), randn(n, c, seed=seed + 1, scale=2.0)
 
     def value(fn):
         w, s = inputs(50)
         tau = 0.8
         on = "random logits, tau = 0.8 (some examples pass)"
-        got = _scalar(_call(fn, w.clone(), s.clone(), tau, on=on), on)
+        got = call(fn, w.clone(), s.clone(), tau, on=on)
         conf, q_hat = w.softmax(1).max(1)
         mask = (conf >= tau).double()
         ce = F.cross_entropy(s, q_hat, reduction="none")
-        _close(
+        close(
             got,
             _ref_fixmatch(w, s, tau),
             f"on {on}",
@@ -71,11 +71,11 @@ def check_fixmatch_loss(fn, *, quiet: bool = False) -> CheckReport:
         )
 
     def none_confident(fn):
-        w, s = _randn(8, 4, seed=52, scale=0.1), _randn(8, 4, seed=53)
+        w, s = randn(8, 4, seed=52, scale=0.1), randn(8, 4, seed=53)
         on = "no example reaches tau = 0.99"
-        got = _scalar(_call(fn, w, s, 0.99, on=on), on)
+        got = call(fn, w, s, 0.99, on=on)
         if not torch.isfinite(got) or abs(float(got)) > 1e-12:
-            raise _Fail(
+            raise Fail(
                 f"when no example is confident the loss must be 0, got {float(got):.3g} ({on})."
             )
 
@@ -83,33 +83,29 @@ def check_fixmatch_loss(fn, *, quiet: bool = False) -> CheckReport:
         w, s = inputs(54)
         tau = 0.25  # below 1/3: every example of 3 classes passes
         on = "tau = 0.25 < 1/C (every example passes)"
-        _close(_scalar(_call(fn, w, s, tau, on=on), on), _ref_fixmatch(w, s, tau), f"for {on}")
+        close(call(fn, w, s, tau, on=on), _ref_fixmatch(w, s, tau), f"for {on}")
 
     def gradients(fn):
-        w, s = inputs(56)
-        w.requires_grad_(True)
-        s.requires_grad_(True)
         on = "weak and strong logits that both require grad"
-        out = _scalar(_call(fn, w, s, 0.8, on=on), on)
-        gw, gs = _grad_of(out, [w, s], on)
-        if not _has_grad(gs):
-            raise _Fail("no gradient reaches the strong-view logits: that is what FixMatch trains.")
-        if _has_grad(gw):
-            raise _Fail(
+        gw, gs = grads_reach(fn, (*inputs(56), 0.8), [0, 1], on)
+        if not gs:
+            raise Fail("no gradient reaches the strong-view logits: that is what FixMatch trains.")
+        if gw:
+            raise Fail(
                 "a gradient flows into the weak-view logits: the pseudo-label is a fixed target; "
                 "compute it from logits_weak.detach() (or under torch.no_grad())."
             )
 
     def tau_monotone(fn):
         w, s = inputs(58, n=40)
-        vals = [float(_scalar(_call(fn, w, s, t, on=f"tau = {t}"), "tau")) for t in (0.5, 0.95)]
+        vals = [float(call(fn, w, s, t, on=f"tau = {t}")) for t in (0.5, 0.95)]
         if vals[1] > vals[0] + 1e-12:
-            raise _Fail(
+            raise Fail(
                 "raising tau must never add examples to the loss; yours grew from tau = 0.5 to "
                 "tau = 0.95."
             )
 
-    return _run(
+    return run_checks(
         "check_fixmatch_loss",
         fn,
         [
@@ -118,7 +114,14 @@ def check_fixmatch_loss(fn, *, quiet: bool = False) -> CheckReport:
             ("every example passes a low tau", all_confident),
             ("gradient to the strong view only", gradients),
             ("higher tau keeps fewer examples", tau_monotone),
+            (
+                "logits left unchanged",
+                untouched(
+                    lambda: (*inputs(59), 0.8), ["logits_weak", "logits_strong", None], "tau = 0.8"
+                ),
+            ),
         ],
+        returns=tensor(lambda *args: (), "a 0-d torch tensor, the loss (one number)"),
         quiet=quiet,
     )
 
@@ -131,11 +134,11 @@ def check_sharpen(fn, *, quiet: bool = False) -> CheckReport:
     from course_lib.methods.mixmatch import sharpen
 
     def value(fn):
-        p = _probs(5, 4, seed=60)
+        p = probs(5, 4, seed=60)
         on = "random probabilities, T = 0.5"
-        got = _call(fn, p.clone(), 0.5, on=on)
+        got = call(fn, p.clone(), 0.5, on=on)
         pt = p**0.5
-        _close(
+        close(
             got,
             sharpen(p, 0.5),
             f"on {on}",
@@ -151,43 +154,37 @@ def check_sharpen(fn, *, quiet: bool = False) -> CheckReport:
         )
 
     def sums_to_one(fn):
-        p = _probs(6, 3, seed=61)
-        got = _np(_call(fn, p, 0.3, on="T = 0.3"))
+        p = probs(6, 3, seed=61)
+        got = as_array(call(fn, p, 0.3, on="T = 0.3"))
         if not np.allclose(got.sum(-1), 1.0, atol=1e-6):
-            raise _Fail("each sharpened row must sum to 1 (it is a distribution).")
+            raise Fail("each sharpened row must sum to 1 (it is a distribution).")
 
     def identity(fn):
-        p = _probs(4, 3, seed=62)
-        _close(_call(fn, p.clone(), 1.0, on="T = 1"), p, "at T = 1 (must return p unchanged)")
+        p = probs(4, 3, seed=62)
+        close(call(fn, p.clone(), 1.0, on="T = 1"), p, "at T = 1 (must return p unchanged)")
 
     def lowers_entropy(fn):
         from course_lib.methods.base import entropy
 
-        p = _probs(8, 5, seed=63, scale=0.5)
-        got = _call(fn, p.clone(), 0.5, on="T = 0.5")
-        h_in, h_out = entropy(p), entropy(torch.as_tensor(_np(got)))
+        p = probs(8, 5, seed=63, scale=0.5)
+        got = call(fn, p.clone(), 0.5, on="T = 0.5")
+        h_in, h_out = entropy(p), entropy(torch.as_tensor(as_array(got)))
         if not torch.all(h_out <= h_in + 1e-9):
-            raise _Fail("with T < 1 the entropy of every row must go down; yours went up.")
+            raise Fail("with T < 1 the entropy of every row must go down; yours went up.")
 
     def small_T(fn):
         p = torch.tensor([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]], dtype=torch.float64)
-        got = _np(_call(fn, p, 0.05, on="T = 0.05"))
+        got = as_array(call(fn, p, 0.05, on="T = 0.05"))
         if not np.all(np.isfinite(got)) or not np.allclose(got.argmax(1), [1, 0]):
-            raise _Fail("at small T (0.05) the result must be nearly one-hot on the arg-max.")
+            raise Fail("at small T (0.05) the result must be nearly one-hot on the arg-max.")
         if got.max(1).min() < 0.99:
-            raise _Fail("at T = 0.05 the largest probability must be above 0.99.")
+            raise Fail("at T = 0.05 the largest probability must be above 0.99.")
 
     def one_hot_input(fn):
         p = torch.eye(3, dtype=torch.float64)
-        _close(_call(fn, p.clone(), 0.5, on="one-hot p"), p, "for a one-hot p (must stay one-hot)")
+        close(call(fn, p.clone(), 0.5, on="one-hot p"), p, "for a one-hot p (must stay one-hot)")
 
-    def input_untouched(fn):
-        p = _probs(3, 3, seed=64)
-        p0 = p.clone()
-        _call(fn, p, 0.5, on="T = 0.5")
-        _unchanged(p0, p, "p", "T = 0.5")
-
-    return _run(
+    return run_checks(
         "check_sharpen",
         fn,
         [
@@ -197,8 +194,12 @@ def check_sharpen(fn, *, quiet: bool = False) -> CheckReport:
             ("T < 1 lowers the entropy", lowers_entropy),
             ("small T gives a one-hot", small_T),
             ("one-hot input", one_hot_input),
-            ("p left unchanged", input_untouched),
+            (
+                "p left unchanged",
+                untouched(lambda: (probs(3, 3, seed=64), 0.5), ["p", None], "T = 0.5"),
+            ),
         ],
+        returns=tensor(lambda p, T: p.shape, "a torch tensor shaped like p"),
         quiet=quiet,
     )
 
@@ -213,22 +214,19 @@ def check_mixup(fn, *, quiet: bool = False) -> CheckReport:
 
     def case(seed, x_shape=(4, 1, 3, 3), c=3):
         n = x_shape[0]
-        x1, x2 = _randn(*x_shape, seed=seed), _randn(*x_shape, seed=seed + 1)
-        p1, p2 = _probs(n, c, seed=seed + 2), _probs(n, c, seed=seed + 3)
-        lam = torch.rand(n, generator=_gen(seed + 4), dtype=torch.float64)
+        x1, x2 = randn(*x_shape, seed=seed), randn(*x_shape, seed=seed + 1)
+        p1, p2 = probs(n, c, seed=seed + 2), probs(n, c, seed=seed + 3)
+        lam = torch.rand(n, generator=gen(seed + 4), dtype=torch.float64)
         return x1, p1, x2, p2, lam
 
     def result(fn, args, on):
-        out = _call(fn, *(a.clone() for a in args), on=on)
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise _Fail(f"return a pair (mixed_x, mixed_p); got {type(out).__name__} ({on}).")
-        return out
+        return call(fn, *(a.clone() for a in args), on=on)
 
     def shapes(fn):
         args = case(70)
         x, p = result(fn, args, "4 images (1, 3, 3), 3 classes")
-        _same_shape(x, tuple(args[0].shape), "the mixed images")
-        _same_shape(p, tuple(args[1].shape), "the mixed targets")
+        same_shape(x, tuple(args[0].shape), "the mixed images")
+        same_shape(p, tuple(args[1].shape), "the mixed targets")
 
     def value(fn):
         x1, p1, x2, p2, lam = args = case(71)
@@ -236,7 +234,7 @@ def check_mixup(fn, *, quiet: bool = False) -> CheckReport:
         x, p = result(fn, args, on)
         want_x, want_p = mixup(*args)
         lv = lam.view(-1, 1, 1, 1)
-        _close(
+        close(
             x,
             want_x,
             f"of the mixed images ({on})",
@@ -250,7 +248,7 @@ def check_mixup(fn, *, quiet: bool = False) -> CheckReport:
             },
         )
         lp = torch.maximum(lam, 1 - lam).view(-1, 1)
-        _close(
+        close(
             p,
             want_p,
             f"of the mixed targets ({on})",
@@ -265,33 +263,33 @@ def check_mixup(fn, *, quiet: bool = False) -> CheckReport:
     def per_example(fn):
         args = case(72, x_shape=(5, 2))
         x, _ = result(fn, args, "2-D points")
-        _close(x, mixup(*args)[0], "for 2-D points (lambda has one value per example)")
+        close(x, mixup(*args)[0], "for 2-D points (lambda has one value per example)")
 
     def edge_lambda(fn):
         x1, p1, x2, p2, _ = case(73)
         for value_ in (0.0, 1.0):
             lam = torch.full((x1.shape[0],), value_, dtype=torch.float64)
             x, p = result(fn, (x1, p1, x2, p2, lam), f"lambda = {value_:g}")
-            _close(x, x1, f"at lambda = {value_:g} (lambda' = 1: the images must equal x1)")
-            _close(p, p1, f"at lambda = {value_:g} (lambda' = 1: the targets must equal p1)")
+            close(x, x1, f"at lambda = {value_:g} (lambda' = 1: the images must equal x1)")
+            close(p, p1, f"at lambda = {value_:g} (lambda' = 1: the targets must equal p1)")
 
     def closer_to_first(fn):
         x1, p1, x2, p2, _ = case(74)
         lam = torch.tensor([0.1, 0.3, 0.6, 0.9], dtype=torch.float64)
         x, _ = result(fn, (x1, p1, x2, p2, lam), "lambda = 0.1, 0.3, 0.6, 0.9")
-        x = torch.as_tensor(_np(x))
+        x = torch.as_tensor(as_array(x))
         d1 = (x - x1).flatten(1).norm(dim=1)
         d2 = (x - x2).flatten(1).norm(dim=1)
         if not torch.all(d1 <= d2 + 1e-9):
-            raise _Fail("every mixed example must stay at least as close to x1 as to x2.")
+            raise Fail("every mixed example must stay at least as close to x1 as to x2.")
 
     def targets_valid(fn):
         x, p = result(fn, case(75), "random lambda")
-        p = _np(p)
+        p = as_array(p)
         if not np.allclose(p.sum(1), 1.0) or p.min() < -1e-12:
-            raise _Fail("mixed targets must stay probability distributions (rows sum to 1).")
+            raise Fail("mixed targets must stay probability distributions (rows sum to 1).")
 
-    return _run(
+    return run_checks(
         "check_mixup",
         fn,
         [
@@ -301,6 +299,15 @@ def check_mixup(fn, *, quiet: bool = False) -> CheckReport:
             ("lambda = 0 and 1", edge_lambda),
             ("closer to x1 than to x2", closer_to_first),
             ("targets stay distributions", targets_valid),
+            (
+                "inputs left unchanged",
+                untouched(lambda: case(76), ["x1", "p1", "x2", "p2", "lam"], "random lambda"),
+            ),
         ],
+        returns=pair(
+            tensor(lambda x1, *_: x1.shape, "a tensor shaped like x1"),
+            tensor(lambda x1, p1, *_: p1.shape, "a tensor shaped like p1"),
+            "a pair (mixed_x, mixed_p) of torch tensors shaped like x1 and p1",
+        ),
         quiet=quiet,
     )

@@ -8,15 +8,17 @@ from torch import Tensor, nn
 
 from course_lib.checks.core import (
     CheckReport,
-    _call,
-    _close,
-    _Fail,
-    _gen,
-    _np,
-    _randn,
-    _run,
-    _same_shape,
-    _unchanged,
+    Fail,
+    as_array,
+    call,
+    close,
+    gen,
+    numbers,
+    randn,
+    run_checks,
+    same_shape,
+    tensor,
+    untouched,
 )
 
 
@@ -53,23 +55,23 @@ def check_cam(fn, *, quiet: bool = False) -> CheckReport:
     """
 
     def case(seed, n=3, k=5, h=4, w=6, c=3):
-        feats = torch.relu(_randn(n, k, h, w, seed=seed)).float()
-        weight = _randn(c, k, seed=seed + 1).float()
-        target = torch.randint(0, c, (n,), generator=_gen(seed + 2))
+        feats = torch.relu(randn(n, k, h, w, seed=seed)).float()
+        weight = randn(c, k, seed=seed + 1).float()
+        target = torch.randint(0, c, (n,), generator=gen(seed + 2))
         return feats, weight, target
 
     def run(fn, feats, weight, target, on):
-        return _call(fn, feats.clone(), weight.clone(), target.clone(), on=on)
+        return call(fn, feats.clone(), weight.clone(), target.clone(), on=on)
 
     def shape(fn):
         feats, weight, target = case(80)
-        _same_shape(run(fn, feats, weight, target, "3 images"), (3, 4, 6), "features (3, 5, 4, 6)")
+        same_shape(run(fn, feats, weight, target, "3 images"), (3, 4, 6), "features (3, 5, 4, 6)")
 
     def value(fn):
         feats, weight, target = case(81)
         on = "random features and weights"
         got = run(fn, feats, weight, target, on)
-        _close(
+        close(
             got,
             _ref_cam(feats, weight, target),
             f"on {on}",
@@ -90,33 +92,27 @@ def check_cam(fn, *, quiet: bool = False) -> CheckReport:
         feats, weight, _ = case(82, n=4, c=4)
         target = torch.tensor([0, 1, 2, 3])
         on = "four images, each with a different target class"
-        _close(run(fn, feats, weight, target, on), _ref_cam(feats, weight, target), f"for {on}")
+        close(run(fn, feats, weight, target, on), _ref_cam(feats, weight, target), f"for {on}")
 
     def linear_in_weights(fn):
         feats, weight, target = case(83)
         on = "weights multiplied by 2"
-        m1 = _np(run(fn, feats, weight, target, "random weights"))
-        m2 = _np(run(fn, feats, 2 * weight, target, on))
+        m1 = as_array(run(fn, feats, weight, target, "random weights"))
+        m2 = as_array(run(fn, feats, 2 * weight, target, on))
         if not np.allclose(m2, 2 * m1, rtol=1e-4, atol=1e-5):
-            raise _Fail("doubling the class weights must double the map (CAM is linear in w^c).")
+            raise Fail("doubling the class weights must double the map (CAM is linear in w^c).")
 
     def gap_gives_logit(fn):
         # the mean of the CAM over the positions is the class score (minus the bias)
         feats, weight, target = case(84)
-        maps = _np(run(fn, feats, weight, target, "random features"))
+        maps = as_array(run(fn, feats, weight, target, "random features"))
         score = (weight[target] * feats.mean((2, 3))).sum(1).double().numpy()
         if not np.allclose(maps.mean((1, 2)), score, rtol=1e-4, atol=1e-5):
-            raise _Fail(
+            raise Fail(
                 "averaging your map over all positions must give the class score w^c . GAP(f)."
             )
 
-    def input_untouched(fn):
-        feats, weight, target = case(85)
-        f0 = feats.clone()
-        _call(fn, feats, weight, target, on="random features")
-        _unchanged(f0, feats, "features", "random features")
-
-    return _run(
+    return run_checks(
         "check_cam",
         fn,
         [
@@ -125,8 +121,14 @@ def check_cam(fn, *, quiet: bool = False) -> CheckReport:
             ("each image its own class", per_image_target),
             ("linear in the class weights", linear_in_weights),
             ("mean of the map = class score", gap_gives_logit),
-            ("features left unchanged", input_untouched),
+            (
+                "inputs left unchanged",
+                untouched(lambda: case(85), ["features", "weight", "target"], "random features"),
+            ),
         ],
+        returns=tensor(
+            lambda f, *_: (len(f), *f.shape[2:]), "a torch tensor (N, h, w), one map per image"
+        ),
         quiet=quiet,
     )
 
@@ -149,11 +151,7 @@ def check_map_to_box(fn, *, quiet: bool = False) -> CheckReport:
     from course_lib.weak.cam import map_to_box
 
     def box(fn, m, fraction, on):
-        out = _call(fn, m.copy(), fraction, on=on)
-        arr = _np(out, "your box")
-        if arr.shape != (4,):
-            raise _Fail(f"return 4 numbers (row0, col0, row1, col1); got shape {arr.shape} ({on}).")
-        return arr
+        return as_array(call(fn, m.copy(), fraction, on=on), "your box")
 
     def one_blob(fn):
         m = _blob((20, 24), (8, 14), 2.5)
@@ -161,7 +159,7 @@ def check_map_to_box(fn, *, quiet: bool = False) -> CheckReport:
         want = map_to_box(m, 0.2)
         got = box(fn, m, 0.2, on)
         inclusive = want - np.array([0, 0, 1, 1])
-        _close(
+        close(
             got,
             want,
             f"for {on}",
@@ -178,7 +176,7 @@ def check_map_to_box(fn, *, quiet: bool = False) -> CheckReport:
         labels, _ = ndimage.label(m >= 0.2 * m.max())
         rows, cols = np.nonzero(labels > 0)
         both = np.array([rows.min(), cols.min(), rows.max() + 1, cols.max() + 1])
-        _close(
+        close(
             box(fn, m, 0.2, on),
             map_to_box(m, 0.2),
             f"for {on}",
@@ -193,7 +191,7 @@ def check_map_to_box(fn, *, quiet: bool = False) -> CheckReport:
         m = 10.0 * _blob((20, 20), (10, 9), 3.0)
         on = "a map with maximum 10"
         absolute = map_to_box(m / 10.0, 0.02)  # what m >= fraction (absolute) would select
-        _close(
+        close(
             box(fn, m, 0.2, on),
             map_to_box(m, 0.2),
             f"for {on}",
@@ -204,26 +202,26 @@ def check_map_to_box(fn, *, quiet: bool = False) -> CheckReport:
     def single_pixel(fn):
         m = np.zeros((10, 12))
         m[3, 5] = 1.0
-        _close(box(fn, m, 0.2, "a single bright pixel"), map_to_box(m, 0.2), "for one pixel")
+        close(box(fn, m, 0.2, "a single bright pixel"), map_to_box(m, 0.2), "for one pixel")
 
     def fraction_matters(fn):
         m = _blob((30, 30), (15, 15), 4.0)
         small = box(fn, m, 0.8, "fraction = 0.8")
         large = box(fn, m, 0.1, "fraction = 0.1")
         if (small[2] - small[0]) >= (large[2] - large[0]):
-            raise _Fail("a higher fraction must give a smaller box; yours did not shrink.")
-        _close(small, map_to_box(m, 0.8), "at fraction = 0.8", atol=0)
+            raise Fail("a higher fraction must give a smaller box; yours did not shrink.")
+        close(small, map_to_box(m, 0.8), "at fraction = 0.8", atol=0)
 
     def non_positive(fn):
         m = -np.abs(_blob((8, 9), (4, 4), 2.0))
-        _close(
+        close(
             box(fn, m, 0.2, "a map with no positive value"),
             np.array([0, 0, 8, 9]),
             "for a map with no positive value (expected: the whole image)",
             atol=0,
         )
 
-    return _run(
+    return run_checks(
         "check_map_to_box",
         fn,
         [
@@ -233,6 +231,11 @@ def check_map_to_box(fn, *, quiet: bool = False) -> CheckReport:
             ("a single pixel", single_pixel),
             ("fraction changes the box", fraction_matters),
             ("no positive value: whole image", non_positive),
+            (
+                "map left unchanged",
+                untouched(lambda: (_blob((9, 9), (4, 4), 2.0), 0.2), ["cam_map", None], "one blob"),
+            ),
         ],
+        returns=numbers(4, "4 numbers (row0, col0, row1, col1)"),
         quiet=quiet,
     )

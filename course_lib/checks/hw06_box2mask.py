@@ -6,12 +6,13 @@ import numpy as np
 
 from course_lib.checks.core import (
     CheckReport,
-    _call,
-    _close,
-    _Fail,
-    _np,
-    _run,
-    _unchanged,
+    Fail,
+    array,
+    as_array,
+    call,
+    close,
+    run_checks,
+    untouched,
 )
 
 
@@ -35,28 +36,21 @@ def check_box_i_labels(fn, *, quiet: bool = False) -> CheckReport:
     from course_lib.weak.box2mask import IGNORE, box_i_labels, box_labels
 
     def run(fn, boxes, shape, inner, on):
-        out = _call(fn, [b.copy() for b in boxes], shape, inner, on=on)
-        arr = _np(out, "your labels")
-        if arr.shape != (len(boxes), *shape):
-            raise _Fail(
-                f"labels must have shape (n, H, W) = {(len(boxes), *shape)}; "
-                f"got {arr.shape} ({on})."
-            )
-        return arr
+        return as_array(call(fn, [b.copy() for b in boxes], shape, inner, on=on))
 
     def values_allowed(fn):
         boxes, shape = _boxes_case()
         arr = run(fn, boxes, shape, 0.2, "three images")
         bad = set(np.unique(arr).tolist()) - {IGNORE, 0, 1}
         if bad:
-            raise _Fail(f"labels may only be 1, 0 and {IGNORE} (ignore); found {sorted(bad)}.")
+            raise Fail(f"labels may only be 1, 0 and {IGNORE} (ignore); found {sorted(bad)}.")
 
     def outside_background(fn):
         boxes, shape = _boxes_case()
         arr = run(fn, boxes, shape, 0.2, "three images")
         outside = box_labels(boxes, shape) == 0
         if np.any(arr[outside] != 0):
-            raise _Fail("every pixel outside all boxes must be background (0).")
+            raise Fail("every pixel outside all boxes must be background (0).")
 
     def ring_ignored(fn):
         boxes, shape = _boxes_case()
@@ -64,7 +58,7 @@ def check_box_i_labels(fn, *, quiet: bool = False) -> CheckReport:
         want = box_i_labels(boxes, shape, 0.2)
         ring = want == IGNORE
         if np.any(arr[ring] == 0):
-            raise _Fail(
+            raise Fail(
                 "pixels of the box outside its inner part must be IGNORE (-1), not background: "
                 "the object may well be there."
             )
@@ -76,7 +70,7 @@ def check_box_i_labels(fn, *, quiet: bool = False) -> CheckReport:
         frac = float((arr[2, r0:r1, c0:c1] == 1).mean())
         if not 0.15 <= frac <= 0.26:
             size = "too large" if frac > 0.26 else "too small"
-            raise _Fail(
+            raise Fail(
                 f"the foreground covers {frac:.0%} of a 16 x 12 box with inner = 0.2, {size}: "
                 "scale each side by sqrt(inner) so the *area* is inner x the box area."
             )
@@ -84,7 +78,7 @@ def check_box_i_labels(fn, *, quiet: bool = False) -> CheckReport:
     def exact(fn):
         boxes, shape = _boxes_case()
         for inner in (0.2, 0.5):
-            _close(
+            close(
                 run(fn, boxes, shape, inner, f"inner = {inner}"),
                 box_i_labels(boxes, shape, inner),
                 f"at inner = {inner} (pixel by pixel: check the centring and the rounding "
@@ -94,7 +88,7 @@ def check_box_i_labels(fn, *, quiet: bool = False) -> CheckReport:
 
     def whole_box(fn):
         boxes, shape = _boxes_case()
-        _close(
+        close(
             run(fn, boxes, shape, 1.0, "inner = 1"),
             box_labels(boxes, shape),
             "at inner = 1 (the whole box must be foreground)",
@@ -107,12 +101,12 @@ def check_box_i_labels(fn, *, quiet: bool = False) -> CheckReport:
         arr = run(fn, boxes, shape, 0.2, "two overlapping boxes")
         want = box_i_labels(boxes, shape, 0.2)
         if np.any((want == 1) & (arr != 1)):
-            raise _Fail(
+            raise Fail(
                 "where boxes overlap, foreground wins over ignore: write every box's ignore "
                 "region first, then every inner foreground region."
             )
 
-    return _run(
+    return run_checks(
         "check_box_i_labels",
         fn,
         [
@@ -123,7 +117,15 @@ def check_box_i_labels(fn, *, quiet: bool = False) -> CheckReport:
             ("pixel-exact at inner = 0.2 and 0.5", exact),
             ("inner = 1 gives the whole box", whole_box),
             ("overlapping boxes", overlap),
+            (
+                "boxes left unchanged",
+                untouched(lambda: (*_boxes_case(), 0.2), ["boxes", None, None], "three images"),
+            ),
         ],
+        returns=array(
+            lambda boxes, shape, _: (len(boxes), *shape),
+            "a NumPy array (n, H, W) of labels 1, 0, -1",
+        ),
         quiet=quiet,
     )
 
@@ -155,18 +157,16 @@ def check_denoise(fn, *, quiet: bool = False) -> CheckReport:
     from course_lib.weak.box2mask import box_labels, denoise
 
     def run(fn, pred, boxes, init, iou_min, on):
-        out = _call(fn, pred.copy(), [b.copy() for b in boxes], init.copy(), iou_min, on=on)
-        arr = _np(out, "your labels")
-        if arr.shape != pred.shape:
-            raise _Fail(f"labels must have shape {pred.shape} like pred; got {arr.shape} ({on}).")
-        return arr
+        return as_array(
+            call(fn, pred.copy(), [b.copy() for b in boxes], init.copy(), iou_min, on=on)
+        )
 
     def rule1(fn):
         pred, boxes, init = _denoise_case()
         arr = run(fn, pred, boxes, init, 0.5, "predictions leaking outside the boxes")
         outside = box_labels(boxes, pred.shape[1:]) == 0
         if np.any(arr[outside] != 0):
-            raise _Fail("rule 1: every pixel outside all boxes must become background (0).")
+            raise Fail("rule 1: every pixel outside all boxes must become background (0).")
 
     def rule2_reset(fn):
         pred, boxes, init = _denoise_case()
@@ -176,11 +176,11 @@ def check_denoise(fn, *, quiet: bool = False) -> CheckReport:
         if np.array_equal(got, want):
             return
         if np.all(got == 0):
-            raise _Fail(
+            raise Fail(
                 "rule 2: a box with IoU(S, B) < iou_min goes back to its round-0 labels "
                 "(init_labels), not to background."
             )
-        raise _Fail(
+        raise Fail(
             "rule 2: a box whose predicted segment has IoU(S, B) < iou_min must be reset "
             "to its round-0 labels (init_labels)."
         )
@@ -190,14 +190,14 @@ def check_denoise(fn, *, quiet: bool = False) -> CheckReport:
         arr = run(fn, pred, boxes, init, 0.5, "boxes whose object was found")
         r0, c0, r1, c1 = boxes[1][0]
         if not np.array_equal(arr[1, r0:r1, c0:c1], pred[1, r0:r1, c0:c1]):
-            raise _Fail(
+            raise Fail(
                 "a box whose prediction covers at least iou_min of it keeps the prediction "
                 "(only boxes below iou_min are reset)."
             )
 
     def value(fn):
         pred, boxes, init = _denoise_case()
-        _close(
+        close(
             run(fn, pred, boxes, init, 0.5, "two images"),
             denoise(pred, boxes, init, 0.5),
             "on two images with found, lost and leaking objects",
@@ -207,7 +207,7 @@ def check_denoise(fn, *, quiet: bool = False) -> CheckReport:
     def threshold(fn):
         pred, boxes, init = _denoise_case()
         for iou_min in (0.0, 0.6, 1.0):
-            _close(
+            close(
                 run(fn, pred, boxes, init, iou_min, f"iou_min = {iou_min}"),
                 denoise(pred, boxes, init, iou_min),
                 f"at iou_min = {iou_min} (compare |S| / |B| with iou_min: reset when it is "
@@ -217,21 +217,14 @@ def check_denoise(fn, *, quiet: bool = False) -> CheckReport:
 
     def bool_pred(fn):
         pred, boxes, init = _denoise_case()
-        _close(
+        close(
             run(fn, pred.astype(bool), boxes, init, 0.5, "a boolean pred"),
             denoise(pred, boxes, init, 0.5),
             "for a boolean pred",
             atol=0,
         )
 
-    def inputs_untouched(fn):
-        pred, boxes, init = _denoise_case()
-        p0, i0 = pred.copy(), init.copy()
-        _call(fn, pred, boxes, init, 0.5, on="two images")
-        _unchanged(p0, pred, "pred", "two images")
-        _unchanged(i0, init, "init_labels", "two images")
-
-    return _run(
+    return run_checks(
         "check_denoise",
         fn,
         [
@@ -241,7 +234,17 @@ def check_denoise(fn, *, quiet: bool = False) -> CheckReport:
             ("value on two images", value),
             ("iou_min = 0, 0.6, 1", threshold),
             ("boolean predictions", bool_pred),
-            ("inputs left unchanged", inputs_untouched),
+            (
+                "inputs left unchanged",
+                untouched(
+                    lambda: (*_denoise_case(), 0.5),
+                    ["pred", "boxes", "init_labels", None],
+                    "two images",
+                ),
+            ),
         ],
+        returns=array(
+            lambda pred, *_: np.shape(pred), "a NumPy array shaped like pred, of labels 1, 0, -1"
+        ),
         quiet=quiet,
     )
