@@ -1,0 +1,52 @@
+"""How many CPU threads the course's PyTorch code uses: one, unless you say otherwise.
+
+PyTorch starts one OpenMP thread per core in every process. Two notebooks training at once on a
+2-core machine then run four busy threads on two cores, and OpenMP's spin-waiting turns that
+into a 10-20x slowdown (a 10-s training run took 122 s beside other training processes on this
+course's 2-core machine). A classroom runs many kernels on one machine, so ``import course_lib``
+sets **one torch thread per process** (:func:`configure`):
+
+- two chapters running at once then share the cores instead of fighting over them;
+- the course's networks are small (an MLP on two moons, a CNN on 8x8 to 64x64 images), so a
+  second thread buys little even alone (see the README's "When it is slow" for the figures);
+- the thread count changes the order of floating-point sums, and a few hundred training steps
+  turn that into different accuracies (85.6 vs 88.1 % for one seed of a digits CNN at 1 vs 2
+  threads). One fixed count makes the same seed give the same numbers on every machine,
+  whatever else is running -- a count that adapted to the load would not.
+
+Override with the environment variable ``COURSE_THREADS`` before importing: a number of threads
+(e.g. ``COURSE_THREADS=8`` on a workstation used alone), or ``torch`` to leave torch's own
+setting untouched. On a GPU the thread count hardly matters.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+ENV = "COURSE_THREADS"
+DEFAULT = 1
+
+
+def requested() -> int | None:
+    """The thread count ``COURSE_THREADS`` asks for: an int, or None for ``torch``'s own."""
+    value = os.environ.get(ENV, "").strip().lower()
+    if not value:
+        return DEFAULT
+    if value == "torch":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(
+            f"${ENV}={value!r} is not a thread count: use a positive integer (e.g. 1, the "
+            "default) or 'torch' to keep torch's own setting."
+        )
+    return int(value)
+
+
+def configure() -> int:
+    """Apply the course's thread policy to torch; return the number of threads in use."""
+    n = requested()
+    if n is not None and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
