@@ -182,37 +182,30 @@ def _real_dtype(value, *, floating: bool) -> bool:
     return kind == "f" or (not floating and kind in "iu")
 
 
-def tensor(shape: Callable[..., tuple], what: str) -> Returns:
-    """Contract: a floating-point torch tensor of shape ``shape(*args)``; ``what`` in words."""
+def _values(types: tuple[type, ...], floating: bool, shape, what: str) -> Returns:
+    """Contract: an instance of ``types`` holding real (``floating``: floating-point) numbers,
+    of shape ``shape(*args)``; ``what`` in words."""
+    values = "floating-point values" if floating else "integer or floating-point values"
 
     def contract(out, args, on, who="your function returned"):
-        if not isinstance(out, Tensor):
+        if not isinstance(out, types):
             raise _bad(out, what, on, who)
-        if not _real_dtype(out, floating=True):
-            raise _BadReturn(
-                f"{who} {_describe(out)} (input: {on}); expected {what}, "
-                "with floating-point values."
-            )
+        if not _real_dtype(out, floating=floating):
+            raise _BadReturn(f"{who} {_describe(out)} (input: {on}); expected {what}, {values}.")
         same_shape(out, tuple(shape(*args)), on)
 
     return contract
+
+
+def tensor(shape: Callable[..., tuple], what: str) -> Returns:
+    """Contract: a floating-point torch tensor of shape ``shape(*args)``; ``what`` in words."""
+    return _values((Tensor,), True, shape, what)
 
 
 def array(shape: Callable[..., tuple], what: str) -> Returns:
     """Contract: a NumPy array (a tensor is accepted too) of real numbers, of shape
     ``shape(*args)``; ``what`` in words."""
-
-    def contract(out, args, on, who="your function returned"):
-        if not isinstance(out, (np.ndarray, Tensor)):
-            raise _bad(out, what, on, who)
-        if not _real_dtype(out, floating=False):
-            raise _BadReturn(
-                f"{who} {_describe(out)} (input: {on}); expected {what}, "
-                "with integer or floating-point values."
-            )
-        same_shape(out, tuple(shape(*args)), on)
-
-    return contract
+    return _values((np.ndarray, Tensor), False, shape, what)
 
 
 def numbers(n: int, what: str) -> Returns:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -20,8 +21,6 @@ from course_lib.checks.core import (
     tensor,
     untouched,
 )
-
-LOSS = tensor(lambda *args: (), "a 0-d torch tensor, the loss (one number)")
 
 
 def _ref_pi(logits_1: Tensor, logits_2: Tensor) -> Tensor:
@@ -73,8 +72,22 @@ def _shift_invariant(fn):
         )
 
 
-def _untouched(names):
-    return untouched(lambda: (randn(4, 3, seed=19), randn(4, 3, seed=20)), names, "random logits")
+def _check_consistency(name, fn, ref, gradient: tuple[str, Callable], names, quiet):
+    """The Π-model and Mean Teacher share their consistency term but for the gradient rule."""
+    untouched_ = untouched(lambda: (randn(4, 3, seed=19), randn(4, 3, seed=20)), names, "logits")
+    return run_checks(
+        name,
+        fn,
+        [
+            ("value on random logits", _consistency_value(ref)),
+            ("0 for identical predictions", _equal_inputs_zero),
+            ("invariant to a logit shift (uses softmax)", _shift_invariant),
+            gradient,
+            ("logits left unchanged", untouched_),
+        ],
+        returns=tensor(lambda *args: (), "a 0-d torch tensor, the loss (one number)"),
+        quiet=quiet,
+    )
 
 
 def check_pi_consistency(fn, *, quiet: bool = False) -> CheckReport:
@@ -94,19 +107,9 @@ def check_pi_consistency(fn, *, quiet: bool = False) -> CheckReport:
                 "trained (do not detach either of them)."
             )
 
-    return run_checks(
-        "check_pi_consistency",
-        fn,
-        [
-            ("value on random logits", _consistency_value(_ref_pi)),
-            ("0 for identical predictions", _equal_inputs_zero),
-            ("invariant to a logit shift (uses softmax)", _shift_invariant),
-            ("gradient through both passes", gradient_both),
-            ("logits left unchanged", _untouched(["logits_1", "logits_2"])),
-        ],
-        returns=LOSS,
-        quiet=quiet,
-    )
+    gradient = ("gradient through both passes", gradient_both)
+    names = ["logits_1", "logits_2"]
+    return _check_consistency("check_pi_consistency", fn, _ref_pi, gradient, names, quiet)
 
 
 def check_mean_teacher_consistency(fn, *, quiet: bool = False) -> CheckReport:
@@ -130,19 +133,9 @@ def check_mean_teacher_consistency(fn, *, quiet: bool = False) -> CheckReport:
                 "(teacher_logits.detach()); its weights change only by the EMA."
             )
 
-    return run_checks(
-        "check_mean_teacher_consistency",
-        fn,
-        [
-            ("value on random logits", _consistency_value(_ref_mt)),
-            ("0 for identical predictions", _equal_inputs_zero),
-            ("invariant to a logit shift (uses softmax)", _shift_invariant),
-            ("gradient to the student, none to the teacher", gradients),
-            ("logits left unchanged", _untouched(["student_logits", "teacher_logits"])),
-        ],
-        returns=LOSS,
-        quiet=quiet,
-    )
+    gradient = ("gradient to the student, none to the teacher", gradients)
+    names = ["student_logits", "teacher_logits"]
+    return _check_consistency("check_mean_teacher_consistency", fn, _ref_mt, gradient, names, quiet)
 
 
 def _ema_pair(seed: int, bn: bool = False) -> tuple[nn.Module, nn.Module]:
