@@ -35,7 +35,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 		echo "$(TORCH_INDEX) is not reachable: installing torch==$(TORCH_VERSION) from the default index"; \
 		$(BIN)/pip install "torch==$(TORCH_VERSION)"; \
 	fi
-	$(BIN)/pip install -e ".[test]"
+	$(BIN)/pip install -e ".[lab,test]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -57,5 +57,26 @@ def test_environment_yml_matches_pyproject():
         assert conda_name in conda, f"{name} is in pyproject.toml but not in environment.yml"
         spec = req.replace(" ", "")[len(name) :]
         assert conda[conda_name] == conda_name + spec, f"{name}: versions differ"
-    extra = set(conda) - {CONDA_NAMES.get(_name(r), _name(r)) for r in project["dependencies"]}
-    assert extra <= {"python", "pip"}, f"environment.yml has packages pyproject lacks: {extra}"
+    lab = [_name(r) for r in project["optional-dependencies"]["lab"]]
+    assert "jupyterlab" not in {_name(r) for r in project["dependencies"]}, "JupyterLab is an extra"
+    assert all(name in conda for name in lab), "environment.yml must bring the lab extra"
+    known = {CONDA_NAMES.get(_name(r), _name(r)) for r in project["dependencies"]} | set(lab)
+    extra = set(conda) - known
+    assert extra <= {"python", "pip", "ipykernel"}, f"environment.yml has unknown packages: {extra}"
+
+
+def test_binder_environment_is_the_dependencies_without_the_package():
+    top = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    binder = yaml.safe_load((ROOT / "binder" / "environment.yml").read_text())["dependencies"]
+    assert all(isinstance(d, str) for d in binder), "binder/environment.yml installs no pip section"
+    assert [d for d in binder if not d.startswith("python")] == [
+        d for d in top if isinstance(d, str) and not d.startswith("python")
+    ]
+    assert re.fullmatch(r"python=3\.\d+", binder[0]), "pin Python for a reproducible image"
+    post = (ROOT / "binder" / "postBuild").read_text()
+    assert "--no-deps" in post and "-e ." in post
+
+
+def test_license_is_an_spdx_expression():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT"
