@@ -30,17 +30,22 @@ def _mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
-def device(prefer: str | None = None) -> torch.device:
+def device(prefer: str | torch.device | None = None) -> torch.device:
     """Return the torch device to compute on: cuda > mps > cpu.
 
     Parameters
     ----------
-    prefer : {"cpu", "cuda", "mps"} or None
-        Force a device. When None, the environment variable ``COURSE_DEVICE`` is read, and when
-        that is unset the fastest available device is chosen. A requested accelerator that is
-        not available falls back to the CPU with a warning, so a notebook written on a GPU
-        machine still runs on a laptop.
+    prefer : {"cpu", "cuda", "mps"}, a ``torch.device`` or None
+        Force a device (``"cuda:1"`` and ``torch.device("cuda", 1)`` pick one GPU). When None,
+        the environment variable ``COURSE_DEVICE`` is read, and when that is unset the fastest
+        available device is chosen. A requested accelerator that is not available falls back to
+        the CPU with a warning, so a notebook written on a GPU machine still runs on a laptop.
+        Every trainer of the course passes its ``device`` argument through this function.
     """
+    if isinstance(prefer, torch.device):
+        prefer = str(prefer)
+    elif prefer is not None and not isinstance(prefer, str):
+        raise ValueError(f"prefer must be a device name or a torch.device; got {prefer!r}.")
     choice = prefer if prefer is not None else os.environ.get(DEVICE_ENV, "").strip().lower()
     if choice:
         kind = choice.split(":")[0]

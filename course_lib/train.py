@@ -1,14 +1,25 @@
-"""The one training loop of the course: ``fit(model, method, X, y, steps)`` -> ``History``.
+"""The one training engine of the course.
 
-Every deep method of every chapter trains through this function, so seeding, devices, the
-progress bar and the recordings that the widgets scrub through are written once.
+Every trainer -- ``fit`` for the classification methods, the segmentation trainer of chapter 08,
+the two papers' trainers of chapter 10 -- is a thin front that checks its data, builds the loss
+of one step and hands it to the same three pieces:
+
+- :func:`prepare`: seed every generator, choose the device (``course_lib.device``), move the model;
+- :func:`run`: AdamW, optional cosine schedule, the loop (:func:`optimize`: progress bar,
+  finite-loss check, recording) -> :class:`History`;
+- :func:`predict` / :func:`predict_proba` inside :func:`evaluating`: outputs in evaluation mode,
+  the previous mode always restored.
+
+So seeding, devices, the progress bar and the recordings that the widgets scrub through are
+written once.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,21 +111,158 @@ class IndexStream:
         return out
 
 
-@torch.no_grad()
-def predict_proba(model: nn.Module, X, *, batch_size: int = 4096, device=None) -> np.ndarray:
-    """Softmax probabilities of ``model`` on ``X`` (evaluation mode), as a NumPy array."""
-    dev = next(model.parameters()).device if device is None else torch.device(device)
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-    was_training = model.training
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Within the block ``model`` is in evaluation mode (no dropout, BatchNorm's running
+    statistics); on leaving it, also after an exception, every submodule is back in the mode
+    it had before (a frozen BatchNorm inside a training model stays frozen)."""
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        out = [
-            torch.softmax(model(X[i : i + batch_size].to(dev)), dim=1).cpu()
-            for i in range(0, X.shape[0], batch_size)
-        ]
+        yield model
     finally:
-        model.train(was_training)
+        for m, training in modes:
+            m.training = training
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    X,
+    *,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    batch_size: int = 4096,
+    device=None,
+) -> np.ndarray:
+    """Outputs of ``model`` on ``X``, batch by batch, in evaluation mode, as a NumPy array.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Put in evaluation mode for the call (:func:`evaluating`), its mode restored after.
+    X : array (n, ...)
+        Inputs, converted to float32.
+    forward : callable, optional
+        Tensor batch -> Tensor of outputs; default ``model`` itself (logits, embeddings).
+        E.g. ``lambda x: model(x).argmax(1)`` for label maps.
+    batch_size : int
+        Examples per forward pass (memory only: the outputs do not depend on it).
+    device : str or torch.device, optional
+        Where to compute; default the device of the model's parameters.
+    """
+    forward = model if forward is None else forward
+    dev = next(model.parameters()).device if device is None else pick_device(device)
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    with evaluating(model):
+        out = [
+            forward(X[i : i + batch_size].to(dev)).cpu() for i in range(0, X.shape[0], batch_size)
+        ]
     return torch.cat(out).numpy()
+
+
+def predict_proba(model: nn.Module, X, *, batch_size: int = 4096, device=None) -> np.ndarray:
+    """Softmax probabilities (n, C) of ``model`` on ``X`` in evaluation mode (:func:`predict`)."""
+    return predict(
+        model,
+        X,
+        forward=lambda x: torch.softmax(model(x), dim=1),
+        batch_size=batch_size,
+        device=device,
+    )
+
+
+def prepare(model: nn.Module, *, seed: int, device=None) -> torch.device:
+    """The first lines of every trainer: seed Python, NumPy and torch with ``seed``, choose the
+    device (``course_lib.device(device)``: cuda > mps > cpu by default) and move ``model`` there.
+    Returns the device, on which the trainer then puts its data."""
+    seed_everything(seed)
+    dev = pick_device(device)
+    model.to(dev)
+    return dev
+
+
+def run(
+    model: nn.Module,
+    step_loss: Callable[[int], tuple[torch.Tensor, dict[str, float]]],
+    steps: int,
+    *,
+    lr: float,
+    weight_decay: float = 0.0,
+    params: Iterable[nn.Parameter] | None = None,
+    cosine: bool = False,
+    record_every: int | None = None,
+    evaluate: Callable[[], dict[str, float]] | None = None,
+    after_step: Callable[[int], None] | None = None,
+    history: History | None = None,
+    name: str = "training",
+    progress: bool = True,
+) -> History:
+    """Minimise ``step_loss`` for ``steps`` AdamW steps and return the :class:`History`.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network, already on its device (:func:`prepare`).
+    step_loss : callable
+        ``step -> (loss, logs)``: draws the batch of that step and returns the scalar loss and a
+        few numbers to log.
+    steps : int
+        Number of optimiser steps.
+    lr, weight_decay : float
+        AdamW's learning rate and decoupled weight decay (0: the update is Adam's).
+    params : iterable of parameters, optional
+        What to optimise; default ``model.parameters()``.
+    cosine : bool
+        Decay the learning rate from ``lr`` to 0 along a half cosine (Loshchilov & Hutter, 2017).
+    record_every : int, optional
+        Record every that many steps (and once before the first); default ``steps // 20``.
+    evaluate : callable, optional
+        ``() -> dict`` of numbers measured at each record (e.g. held-out accuracy).
+    after_step : callable, optional
+        ``step -> None`` after each optimiser step (e.g. an EMA update).
+    history : History, optional
+        Append to this record (e.g. one made with a ``grid``); default a new one.
+    name, progress :
+        The progress bar's label, and whether to show it.
+
+    Returns
+    -------
+    History
+        ``loss`` and the logged numbers averaged since the previous record, the numbers of
+        ``evaluate``, and the training time. The record of step 0 holds no loss (NaN).
+    """
+    steps = check_positive_int(steps, "steps")
+    check_number(lr, "lr", low=0.0, low_inclusive=False)
+    check_number(weight_decay, "weight_decay", low=0.0)
+    record_every = (
+        max(1, steps // 20)
+        if record_every is None
+        else check_positive_int(record_every, "record_every")
+    )
+    params = list(model.parameters()) if params is None else list(params)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
+    history = History() if history is None else history
+
+    def record(step: int, sums: dict[str, float], count: int) -> None:
+        numbers = {k: v / max(count, 1) for k, v in sums.items()}  # means since the last record
+        if evaluate is not None:
+            numbers.update(evaluate())
+        history._append(step, numbers)
+
+    history.seconds = optimize(
+        model,
+        opt,
+        step_loss,
+        steps,
+        record=record,
+        record_every=record_every,
+        name=name,
+        progress=progress,
+        after_step=after_step,
+        schedule=schedule,
+    )
+    return history
 
 
 def fit(
@@ -137,7 +285,12 @@ def fit(
     y_eval=None,
     progress: bool = True,
 ) -> History:
-    """Train ``model`` in place with ``method`` for ``steps`` optimiser steps (Adam).
+    """Train ``model`` in place with ``method`` for ``steps`` optimiser steps (AdamW).
+
+    The front of the engine for classification: it draws the labeled and unlabeled mini-batches
+    (:class:`IndexStream`), wraps them in a :class:`~course_lib.methods.Batch` for
+    ``method.loss`` and records held-out accuracy; :func:`prepare` and :func:`run` do the rest.
+    After training, the model and ``method.eval_model(model)`` are in evaluation mode.
 
     Parameters
     ----------
@@ -178,8 +331,6 @@ def fit(
     """
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
-    check_number(lr, "lr", low=0.0, low_inclusive=False)
-    check_number(weight_decay, "weight_decay", low=0.0)
     if not isinstance(method, Method):
         raise ValueError(f"method must be a course_lib Method; got {type(method).__name__}.")
     method.validate()
@@ -193,20 +344,13 @@ def fit(
     mu = check_positive_int(getattr(method, "mu", 1), "mu")
     b_u = unlabeled_batch_size if unlabeled_batch_size is not None else mu * batch_size
     b_u = check_positive_int(b_u, "unlabeled_batch_size")
-    record_every = (
-        max(1, steps // 20)
-        if record_every is None
-        else check_positive_int(record_every, "record_every")
-    )
     if X_eval is not None:
         X_eval = check_X(X_eval, name="X_eval")
         y_eval = check_y(y_eval, X_eval.shape[0], name="y_eval", allow_unlabeled=False)
     if grid is not None:
         grid = check_X(grid, name="grid")
 
-    seed_everything(seed)
-    dev = pick_device(device) if not isinstance(device, torch.device) else device
-    model.to(dev)
+    dev = prepare(model, seed=seed, device=device)
     Xt = torch.as_tensor(X_np, device=dev)
     yt = torch.as_tensor(y_np, device=dev)
     labeled = torch.nonzero(torch.as_tensor(y_np) != -1).flatten()
@@ -215,21 +359,8 @@ def fit(
     stream_u = IndexStream(torch.arange(X_np.shape[0]), b_u, gen) if method.uses_unlabeled else None
     steps_per_epoch = max(1, math.ceil(X_np.shape[0] / b_u))
     method.setup(model, TrainData(Xt, yt, n_classes, steps, steps_per_epoch))
-    params = list(model.parameters()) + list(method.extra_parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-
     history = History(grid=grid)
     empty = Xt[:0]
-
-    def record(step: int, sums: dict[str, float], count: int) -> None:
-        numbers = {k: v / max(count, 1) for k, v in sums.items()}
-        net = method.eval_model(model)
-        if X_eval is not None:
-            pred = predict_proba(net, X_eval, device=dev).argmax(1)
-            numbers["eval_acc"] = float((pred == y_eval).mean())
-        history._append(step, numbers)
-        if grid is not None:
-            history.snapshots.append(predict_proba(net, grid, device=dev))
 
     def step_loss(step: int) -> tuple[torch.Tensor, dict[str, float]]:
         idx_l = stream_l.next().to(dev)
@@ -250,17 +381,30 @@ def fit(
         )
         return method.loss(model, batch)
 
-    history.seconds = optimize(
+    def evaluate() -> dict[str, float]:
+        net = method.eval_model(model)
+        if grid is not None:
+            history.snapshots.append(predict_proba(net, grid, device=dev))
+        if X_eval is None:
+            return {}
+        pred = predict_proba(net, X_eval, device=dev).argmax(1)
+        return {"eval_acc": float((pred == y_eval).mean())}
+
+    run(
         model,
-        opt,
         step_loss,
         steps,
-        record=record,
+        lr=lr,
+        weight_decay=weight_decay,
+        params=list(model.parameters()) + list(method.extra_parameters()),
         record_every=record_every,
+        evaluate=evaluate,
+        after_step=lambda step: method.after_step(model, step),
+        history=history,
         name=method.name,
         progress=progress,
-        after_step=lambda step: method.after_step(model, step),
     )
+    method.eval_model(model).eval()  # Mean Teacher's teacher ran in training mode for its targets
     return history
 
 
