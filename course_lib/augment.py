@@ -157,7 +157,11 @@ def contrast(x: Tensor, factor: Tensor) -> Tensor:
 
 
 def sharpness(x: Tensor, factor: Tensor) -> Tensor:
-    """Blend with a 3x3-smoothed image (factor < 1 blurs, > 1 sharpens; border pixels kept)."""
+    """Blend with a 3x3-smoothed image (factor < 1 blurs, > 1 sharpens).
+
+    The smoothing pads the image by replicating its edge, so border pixels change too (PIL's
+    ``ImageEnhance.Sharpness`` keeps them; with 8x8 digits a third of the pixels are border).
+    """
     c = x.shape[1]
     k = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]], dtype=x.dtype) / 13.0
     k = k.to(x.device).expand(c, 1, 3, 3)
@@ -166,7 +170,8 @@ def sharpness(x: Tensor, factor: Tensor) -> Tensor:
 
 
 def posterize(x: Tensor, bits: Tensor) -> Tensor:
-    """Keep ``bits`` (N,) bits per pixel: round x to one of 2**bits - 1 grey levels."""
+    """Keep ``bits`` (N,) bits per pixel: round x in [0, 1] to one of 2**bits grey levels
+    (0, 1/(2**bits - 1), ..., 1)."""
     levels = _per_image(2.0**bits - 1.0).to(x.dtype)
     return torch.round(x * levels) / levels
 

@@ -65,6 +65,19 @@ def test_photometric_ops_by_hand():
     torch.testing.assert_close(A.sharpness(x, one), x)
 
 
+def test_posterize_keeps_two_to_the_bits_grey_levels():
+    x = torch.linspace(0, 1, 256).view(1, 1, 16, 16).repeat(3, 1, 1, 1)
+    out = A.posterize(x, torch.tensor([1.0, 2.0, 3.0]))
+    assert [out[i].unique().numel() for i in range(3)] == [2, 4, 8]
+
+
+def test_sharpness_changes_border_pixels_as_documented():
+    x = torch.zeros(1, 1, 5, 5)
+    x[0, 0, 0, 2] = 1.0  # a bright pixel on the top border
+    out = A.sharpness(x, torch.zeros(1))  # factor 0: the smoothed image itself
+    assert out[0, 0, 0, 2] < 1.0 and out[0, 0, 0, 1] > 0.0
+
+
 def test_equalize_spreads_a_narrow_histogram():
     x = 0.4 + 0.1 * torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     out = A.equalize(x)
