@@ -16,9 +16,13 @@ Chromium: ``/usr/bin/chromium`` (Debian packages ``chromium`` and ``chromium-dri
 installs them) or the path in ``COURSE_CHROMIUM``. Without it the test is skipped with the install
 command, except under CI (``CI`` set), where it fails.
 
-**Adding a chapter:** append one ``WidgetCase`` to ``CASES`` (notebook, a line of the code cell that
-displays the widget, which slider to drag). ``test_planned_widget_chapters_have_a_browser_case``
-fails until the chapters named in ``PLANNED`` that exist in ``lectures/`` have their case.
+**Adding a chapter:** tag the code cell that displays the widget with the cell tag ``browser-test``
+(``TAG``; one such cell per notebook -- JupyterLab: Property Inspector > Cell Tags) and append one
+``WidgetCase`` to ``CASES`` (notebook, which slider to drag). The cell is found by its tag, not by
+its source, so editing the cell's code does not break the test.
+``test_planned_widget_chapters_have_a_browser_case`` fails until the chapters named in ``PLANNED``
+that exist in ``lectures/`` have their case, ``test_every_case_tags_one_widget_cell`` until each
+case's notebook tags exactly one code cell.
 """
 
 from __future__ import annotations
@@ -60,16 +64,17 @@ INSTALL_HINT = (
     "install it with `sudo apt-get install chromium chromium-driver` (Debian/Ubuntu) "
     "or point COURSE_CHROMIUM at a Chromium/Chrome binary"
 )
+# The cell tag that marks the code cell whose output is the widget to drive (one per notebook).
+TAG = "browser-test"
 # The longest a notebook may take to run in the browser (raise it on a slow or busy machine).
 RUN_TIMEOUT_S = float(os.environ.get("COURSE_BROWSER_TIMEOUT", 300))
 
 
 @dataclass(frozen=True)
 class WidgetCase:
-    """One widget to drive: the chapter, the cell that displays it, the slider to drag.
+    """One widget to drive: the chapter and the slider to drag.
 
-    notebook : file name in ``lectures/``.
-    marker : a piece of the source of the code cell whose output is the widget.
+    notebook : file name in ``lectures/``; its code cell tagged ``TAG`` displays the widget.
     slider : which slider of that widget (0 = the first on screen).
     to : drag that slider's handle to the ``"min"`` or ``"max"`` end of its track first; the test
         then drags it to the other end.
@@ -78,7 +83,6 @@ class WidgetCase:
     """
 
     notebook: str
-    marker: str
     slider: int = 0
     to: str = "min"
     run_all: bool = False
@@ -89,16 +93,18 @@ class WidgetCase:
 
     @property
     def id(self) -> str:
-        return self.notebook.split("_")[0] + "-" + self.marker.split("(")[0].split("=")[0].strip()
+        return self.notebook.removesuffix(".ipynb")
 
 
 # One widget per chapter. The chapters of PLANNED get a line here when their notebook lands.
 CASES = [
-    WidgetCase("01_two_moons.ipynb", "player = training_player(", to="min", run_all=True),
-    WidgetCase("02_laplacian_svm.ipynb", "lapsvm_explorer(X, y,", slider=0, to="min"),  # gamma_I
-    WidgetCase("06_mixmatch_fixmatch.ipynb", "tau_widget = InteractiveFigure(", to="min"),  # tau
-    WidgetCase("07_cam.ipynb", "widget = cam_explorer(", slider=1, to="max"),  # threshold
-    WidgetCase("08_box_to_mask.ipynb", "player = rounds_player(", to="max"),  # rounds
+    WidgetCase("01_two_moons.ipynb", to="min", run_all=True),  # training player
+    WidgetCase("02_laplacian_svm.ipynb", slider=0, to="min"),  # gamma_I
+    WidgetCase("06_mixmatch_fixmatch.ipynb", to="min"),  # tau
+    WidgetCase("07_cam.ipynb", slider=1, to="max"),  # threshold
+    WidgetCase("08_box_to_mask.ipynb", to="max"),  # rounds
+    WidgetCase("09_realistic_evaluation.ipynb", to="max"),  # validation size
+    WidgetCase("10_medical_papers.ipynb", to="max"),  # test image of the NonAdjLoss figure
 ]
 # Chapters whose widget the browser test must cover once their notebook exists (issue 9).
 PLANNED = {
@@ -106,6 +112,8 @@ PLANNED = {
     "06": "FixMatch tau slider",
     "07": "CAM threshold slider",
     "08": "box-to-mask rounds slider",
+    "09": "validation-size slider",
+    "10": "NonAdjLoss test-image slider",
 }
 
 # JupyterLab user settings for the test: no autosave (the run must not write the notebook), all
@@ -137,15 +145,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _code_cell_index(path: Path, marker: str) -> int:
-    """Index (among all cells) of the code cell containing ``marker``."""
+def tagged_cell_index(path: Path, tag: str = TAG) -> int:
+    """Index (among all cells, markdown included, as on screen) of the one code cell of the
+    notebook ``path`` whose metadata tags include ``tag``; AssertionError naming the cells
+    otherwise."""
     cells = json.loads(path.read_text())["cells"]
-    hits = [
-        i
-        for i, c in enumerate(cells)
-        if c["cell_type"] == "code" and marker in "".join(c["source"])
-    ]
-    assert len(hits) == 1, f"{path.name}: {len(hits)} code cells contain {marker!r}, expected 1"
+    hits = [i for i, c in enumerate(cells) if tag in c.get("metadata", {}).get("tags", [])]
+    how = (
+        f"tag the code cell that displays the widget with {tag!r} (JupyterLab: Property "
+        "Inspector > Cell Tags; or cell.metadata['tags'] with nbformat)"
+    )
+    assert hits, f"{path.name}: no cell carries the tag {tag!r}; {how}"
+    assert len(hits) == 1, (
+        f"{path.name}: cells {hits} carry the tag {tag!r}; exactly one should (the widget's)"
+    )
+    kind = cells[hits[0]]["cell_type"]
+    assert kind == "code", f"{path.name}: cell {hits[0]} tagged {tag!r} is a {kind} cell; {how}"
     return hits[0]
 
 
@@ -425,13 +440,58 @@ def test_planned_widget_chapters_have_a_browser_case():
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_case_tags_one_widget_cell(case):
+    """Without a browser: the notebook of each case tags exactly one code cell, not empty."""
+    path = LECTURES / case.notebook
+    if not path.exists():
+        pytest.skip(f"{case.notebook} is not in lectures/")
+    cell = json.loads(path.read_text())["cells"][tagged_cell_index(path)]
+    lines = [x for x in "".join(cell["source"]).splitlines() if x.strip()]
+    assert lines, f"{case.notebook}: the cell tagged {TAG!r} is empty"
+
+
+def _notebook(tmp_path, tags_per_cell, kinds=None):
+    cells = []
+    for i, tags in enumerate(tags_per_cell):
+        kind = (kinds or ["code"] * len(tags_per_cell))[i]
+        cell = {"cell_type": kind, "metadata": {"tags": tags} if tags else {}, "source": f"x{i}"}
+        if kind == "code":
+            cell |= {"execution_count": None, "outputs": []}
+        cells.append(cell)
+    nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_tagged_cell_index_finds_the_one_tagged_cell(tmp_path):
+    kinds = ["markdown", "code", "code", "code"]
+    path = _notebook(tmp_path, [[], ["slide"], [TAG, "slide"], []], kinds)
+    assert tagged_cell_index(path) == 2  # counted among all cells, the markdown one included
+
+
+@pytest.mark.parametrize(
+    ("tags", "kinds", "message"),
+    [
+        ([[], ["other"]], None, "no cell carries the tag"),
+        ([[TAG], [], [TAG]], None, r"cells \[0, 2\] carry the tag"),
+        ([[TAG], []], ["markdown", "code"], "is a markdown cell"),
+    ],
+)
+def test_tagged_cell_index_says_what_is_wrong(tmp_path, tags, kinds, message):
+    path = _notebook(tmp_path, tags, kinds)
+    with pytest.raises(AssertionError, match=message):
+        tagged_cell_index(path)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_widget_in_jupyterlab(case, lab, page, artifacts):
     url, token, root = lab
     name = case.id
     source = LECTURES / case.notebook
     before = source.read_bytes()
     cells = json.loads(before)["cells"]
-    index = _code_cell_index(source, case.marker)
+    index = tagged_cell_index(source)
 
     # a workspace of its own: only this notebook is open (no tab restored from an earlier case)
     page.goto(f"{url}/lab/workspaces/{name}/tree/lectures/{case.notebook}?reset&token={token}")
@@ -448,7 +508,7 @@ def test_widget_in_jupyterlab(case, lab, page, artifacts):
         img.wait_for(state="visible", timeout=30_000)
     except Exception as e:
         raise AssertionError(
-            f"{case.notebook}: no widget image in the output of the cell with {case.marker!r}; "
+            f"{case.notebook}: no widget image in the output of the cell tagged {TAG!r}; "
             f"the output reads: {output.all_inner_texts()!r}"
         ) from e
     assert not _errors_on_page(page), f"{case.notebook}: {_errors_on_page(page)} on the page"
