@@ -14,8 +14,8 @@ from course_lib.weak.box2mask import (
     check_boxes,
     denoise,
     inner_box,
-    masked_cross_entropy,
     mixed_labels,
+    pixel_cross_entropy,
     predict_masks,
     prior_labels,
     recursive_training,
@@ -137,7 +137,7 @@ def _tiny():
 
 def test_masked_cross_entropy_by_hand_and_zero_gradient_on_ignore():
     logits, labels = _tiny()
-    loss = masked_cross_entropy(logits, labels)
+    loss = pixel_cross_entropy(logits, labels)
     # pixels (0,0): y=0, z=(2,0); (0,1): y=1, z=(0,1); (1,1): y=1, z=(-1,3)
     by_hand = (
         -math.log(math.exp(2) / (math.exp(2) + 1))
@@ -148,7 +148,7 @@ def test_masked_cross_entropy_by_hand_and_zero_gradient_on_ignore():
     loss.backward()
     assert torch.all(logits.grad[0, :, 1, 0] == 0), "the ignored pixel must get no gradient"
     assert torch.all(logits.grad[0, :, 0, 0] != 0)
-    empty = masked_cross_entropy(logits, torch.full_like(labels, IGNORE))
+    empty = pixel_cross_entropy(logits, torch.full_like(labels, IGNORE))
     assert empty.item() == 0.0
 
 
@@ -177,8 +177,8 @@ def test_mixed_supervision_loss_combines_strong_and_weak():
     labels[2, :2] = IGNORE
     strong = torch.tensor([True, False, False])
     loss, logs = MixedSupervisionLoss(lambda_w=0.5)(logits, labels, strong)
-    ce_s = masked_cross_entropy(logits[:1], labels[:1])
-    ce_w = masked_cross_entropy(logits[1:], labels[1:])
+    ce_s = pixel_cross_entropy(logits[:1], labels[:1])
+    ce_w = pixel_cross_entropy(logits[1:], labels[1:])
     assert loss.item() == pytest.approx((ce_s + 0.5 * ce_w).item(), rel=1e-6)
     assert logs["ce_strong"] == pytest.approx(ce_s.item())
     with_dice, logs = MixedSupervisionLoss(dice=1.0, bootstrap=0.5)(logits, labels, strong)

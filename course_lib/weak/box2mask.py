@@ -18,8 +18,9 @@ Boxes are, per image, int arrays (K, 4) of ``(r0, c0, r1, c1)`` (end exclusive),
 
 Why not ``course_lib.train.fit``: ``fit`` checks that ``y`` holds one class label per example
 and samples labeled examples by class; a segmentation label is an (H, W) map with ignored
-pixels. :func:`train_segmentation` is the same loop for label maps: same seeding, device
-choice, Adam(W), progress bar and :class:`~course_lib.train.History`.
+pixels. :func:`train_segmentation` is another front of the same engine
+(:func:`course_lib.train.prepare` and :func:`course_lib.train.run`): it only draws the batch of
+label maps, augments it and computes the loss.
 """
 
 from __future__ import annotations
@@ -33,10 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from course_lib import device as pick_device
 from course_lib import seed_everything
 from course_lib._validation import check_number, check_positive_int, check_X
-from course_lib.train import History, IndexStream, optimize
+from course_lib.train import History, IndexStream, predict, prepare, run
 
 IGNORE = -1
 
@@ -233,17 +233,20 @@ def denoise(pred, boxes, init_labels, iou_min: float = 0.5) -> np.ndarray:
 # --- losses with an ignore label ----------------------------------------------------------------
 
 
-def masked_cross_entropy(logits: Tensor, labels: Tensor, ignore: int = IGNORE) -> Tensor:
+def pixel_cross_entropy(logits: Tensor, labels: Tensor, ignore: int = IGNORE) -> Tensor:
     """Pixel-wise cross-entropy averaged over the labelled pixels only.
 
         L = -(1 / |V|) sum_{p in V} log softmax(z_p)[y_p],   V = {p : y_p != ignore}
 
-    Ignored pixels contribute nothing, not even to the gradient. No labelled pixel gives 0.
+    PyTorch's ``cross_entropy(..., ignore_index=ignore)``: ignored pixels contribute nothing,
+    not even to the gradient. No labelled pixel gives 0 (not 0 / 0).
     """
-    valid = labels != ignore
-    if not bool(valid.any()):
+    if not bool((labels != ignore).any()):
         return logits.sum() * 0.0
-    return F.cross_entropy(logits, labels.clamp_min(0), reduction="none")[valid].mean()
+    return F.cross_entropy(logits, labels, ignore_index=ignore)
+
+
+masked_cross_entropy = pixel_cross_entropy  # the chapter's old name; to go once notebook 08 moves
 
 
 def soft_dice_loss(
@@ -284,7 +287,7 @@ class MixedSupervisionLoss:
 
         L = CE_strong + lambda_w * CE_weak + dice * Dice_strong
 
-    where each CE is :func:`masked_cross_entropy` over that group's labelled pixels and
+    where each CE is :func:`pixel_cross_entropy` over that group's labelled pixels and
     Dice_strong is :func:`soft_dice_loss` on the strong images, bootstrapped over the hardest
     ``bootstrap`` fraction of pixels when that is set. With every image weak it is the plain
     box-supervised loss of Simple Does It; with every image strong, full supervision; with
@@ -316,8 +319,8 @@ class MixedSupervisionLoss:
 
     def __call__(self, logits: Tensor, labels: Tensor, strong: Tensor) -> tuple[Tensor, dict]:
         s, w = strong, ~strong
-        ce_s = masked_cross_entropy(logits[s], labels[s])
-        ce_w = masked_cross_entropy(logits[w], labels[w])
+        ce_s = pixel_cross_entropy(logits[s], labels[s])
+        ce_w = pixel_cross_entropy(logits[w], labels[w])
         loss = ce_s + self.lambda_w * ce_w
         logs = {"ce_strong": ce_s.item(), "ce_weak": ce_w.item()}
         if self.dice > 0 and bool(s.any()):
@@ -348,21 +351,15 @@ def mixed_labels(weak_labels, masks, fraction: float, seed: int = 0):
 # --- training and prediction --------------------------------------------------------------------
 
 
-@torch.no_grad()
 def predict_masks(model: nn.Module, X, *, batch_size: int = 256, device=None) -> np.ndarray:
     """Foreground probabilities (n, H, W) of a segmentation network, in evaluation mode."""
-    dev = next(model.parameters()).device if device is None else torch.device(device)
-    X = torch.as_tensor(check_X(X, ndim=(4,)))
-    was_training = model.training
-    model.eval()
-    try:
-        out = [
-            torch.softmax(model(X[i : i + batch_size].to(dev)), dim=1)[:, 1].cpu()
-            for i in range(0, X.shape[0], batch_size)
-        ]
-    finally:
-        model.train(was_training)
-    return torch.cat(out).numpy()
+    return predict(
+        model,
+        check_X(X, ndim=(4,)),
+        forward=lambda x: torch.softmax(model(x), dim=1)[:, 1],  # p(foreground) per pixel
+        batch_size=batch_size,
+        device=device,
+    )
 
 
 def _random_crop(x: Tensor, y: Tensor, size: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -393,26 +390,23 @@ def train_segmentation(
     *,
     strong=None,
     loss: MixedSupervisionLoss | None = None,
+    augment: bool = True,
+    crop: int | None = None,
+    X_eval=None,
+    masks_eval=None,
     steps: int = 300,
     batch_size: int = 16,
     lr: float = 1e-2,
-    weight_decay: float = 0.0,
-    augment: bool = True,
-    crop: int | None = None,
-    cosine: bool = True,
     seed: int = 0,
     device=None,
-    X_eval=None,
-    masks_eval=None,
-    record_every: int | None = None,
-    progress: bool = True,
+    **options,
 ) -> History:
-    """Train a segmentation network in place on label maps with ignored pixels (Adam(W)).
+    """Train a segmentation network in place on label maps with ignored pixels.
 
-    The loop of ``course_lib.train.fit`` for per-pixel labels: seeds everything, moves to
-    ``course_lib.device()``, draws mini-batches without replacement within a pass, applies the
-    same random 90-degree rotation/flip to images and labels (``augment``), and returns a
-    :class:`~course_lib.train.History` with ``loss`` (and the loss's own numbers) and, when
+    A front of the course's training engine (:func:`course_lib.train.run`) for per-pixel labels:
+    each step draws images without replacement within a pass, applies the same random crop and
+    90-degree rotation/flip to images and labels, and returns ``loss(model(x), y, strong)``.
+    The :class:`~course_lib.train.History` holds ``loss``, the loss's own numbers and, when
     ``X_eval, masks_eval`` are given, ``eval_dice`` (mean Dice per image at threshold 0.5).
 
     Parameters
@@ -431,19 +425,21 @@ def train_segmentation(
     crop : int, optional
         Train on random ``crop x crop`` windows (a fully convolutional network does not care;
         4x fewer pixels per step at half the side). Prediction always uses whole images.
-    cosine : bool
-        Decay the learning rate from ``lr`` to 0 along a half cosine (Loshchilov & Hutter,
-        2017), so the last steps settle instead of jumping between label noise and signal.
-    steps, batch_size, lr, weight_decay, seed, device, record_every, progress
+    X_eval, masks_eval : arrays, optional
+        Held-out images and masks: ``eval_dice`` at each record.
+    steps, batch_size, lr, seed, device
         As in ``course_lib.train.fit`` (the default ``lr`` is higher than ``fit``'s: with the
         cosine decay, 1e-2 trains a TinyUNet in 100 steps more stably than 3e-3).
+    **options
+        Passed to :func:`course_lib.train.run`: ``weight_decay`` (0), ``cosine`` (True here: the
+        learning rate decays to 0 along a half cosine, so the last steps settle instead of
+        jumping between label noise and signal), ``record_every`` (``steps // 10`` here),
+        ``progress`` (True).
     """
     from course_lib import metrics
 
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
-    check_number(lr, "lr", low=0.0, low_inclusive=False)
-    check_number(weight_decay, "weight_decay", low=0.0)
     X_np = check_X(X, ndim=(4,))
     y_np = _check_labels(labels)
     if y_np.shape != (X_np.shape[0], *X_np.shape[2:]):
@@ -451,12 +447,9 @@ def train_segmentation(
             f"labels must have shape (n, H, W) = {(X_np.shape[0], *X_np.shape[2:])} to match "
             f"X {X_np.shape}; got {y_np.shape}."
         )
-    if strong is None:
-        strong_np = np.ones(X_np.shape[0], dtype=bool)
-    else:
-        strong_np = np.asarray(strong)
-        if strong_np.shape != (X_np.shape[0],) or strong_np.dtype != bool:
-            raise ValueError(f"strong must be a bool array of shape ({X_np.shape[0]},).")
+    strong = np.ones(X_np.shape[0], dtype=bool) if strong is None else np.asarray(strong)
+    if strong.shape != (X_np.shape[0],) or strong.dtype != bool:
+        raise ValueError(f"strong must be a bool array of shape ({X_np.shape[0]},).")
     loss = MixedSupervisionLoss() if loss is None else loss
     if not isinstance(loss, MixedSupervisionLoss):
         raise ValueError(f"loss must be a MixedSupervisionLoss; got {type(loss).__name__}.")
@@ -470,33 +463,16 @@ def train_segmentation(
         crop = check_positive_int(crop, "crop")
         if crop > min(X_np.shape[2:]):
             raise ValueError(f"crop={crop} is larger than the images {X_np.shape[2:]}.")
-    record_every = (
-        max(1, steps // 10)
-        if record_every is None
-        else check_positive_int(record_every, "record_every")
-    )
+    options.setdefault("cosine", True)
+    if options.get("record_every") is None:
+        options["record_every"] = max(1, steps // 10)
 
-    seed_everything(seed)
-    dev = pick_device(device) if not isinstance(device, torch.device) else device
-    model.to(dev)
-    Xt = torch.as_tensor(X_np, device=dev)
-    yt = torch.as_tensor(y_np, device=dev)
-    st = torch.as_tensor(strong_np, device=dev)
+    dev = prepare(model, seed=seed, device=device)
+    Xt, yt, st = (torch.as_tensor(a, device=dev) for a in (X_np, y_np, strong))
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
-    history = History()
-
-    def record(step: int, sums: dict[str, float], count: int) -> None:
-        numbers = {k: v / max(count, 1) for k, v in sums.items()}
-        if X_eval is not None:
-            pred = predict_masks(model, X_eval, device=dev) > 0.5
-            numbers["eval_dice"] = float(metrics.dice(masks_eval, pred, per_image=True).mean())
-        history._append(step, numbers)
-
     stream = IndexStream(torch.arange(X_np.shape[0]), batch_size, gen)
 
-    def step_loss(step: int) -> tuple[torch.Tensor, dict[str, float]]:
+    def step_loss(step: int) -> tuple[Tensor, dict[str, float]]:
         idx = stream.next().to(dev)
         x, y = Xt[idx], yt[idx]
         if crop is not None:
@@ -505,18 +481,13 @@ def train_segmentation(
             x, y = _augment(x, y, gen)
         return loss(model(x), y, st[idx])
 
-    history.seconds = optimize(
-        model,
-        opt,
-        step_loss,
-        steps,
-        record=record,
-        record_every=record_every,
-        name="segmentation",
-        progress=progress,
-        schedule=schedule,
-    )
-    return history
+    def evaluate() -> dict[str, float]:
+        if X_eval is None:
+            return {}
+        pred = predict_masks(model, X_eval, device=dev) > 0.5
+        return {"eval_dice": float(metrics.dice(masks_eval, pred, per_image=True).mean())}
+
+    return run(model, step_loss, steps, lr=lr, evaluate=evaluate, name="segmentation", **options)
 
 
 # --- recursive training (Simple Does It, section 3.1) ------------------------------------------
