@@ -13,13 +13,11 @@ The paper writes ``(1/l) sum V + gamma_A ||f||^2 + gamma_I/(l+u)^2 f^T L f``; th
 ``1/l`` and ``(l+u)^2`` factors into the two gammas. Our ``gamma_A`` is the paper's ``l gamma_A``
 and our ``gamma_I`` the paper's ``l gamma_I / (l+u)^2``.
 
-Also here: :func:`compare`, the one estimator loop that puts LapSVM, scikit-learn's graph methods
-and any other ``fit(X, y)`` classifier in one table on the same data and seeds.
+Chapter 02 compares LapSVM with scikit-learn's graph methods through the course's one comparison
+loop, :func:`course_lib.evaluation.compare` (``course_lib.experiments.ch02_laplacian_svm``).
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 from scipy import sparse
@@ -43,14 +41,12 @@ from course_lib._validation import (
 __all__ = [
     "LabeledOnly",
     "LaplacianSVM",
-    "compare",
     "deformed_kernel",
     "graph_laplacian",
     "knn_graph",
     "lapsvm_solve",
     "rbf",
     "smoothness",
-    "summary_table",
 ]
 
 # --- graph helpers ----------------------------------------------------------------------------
@@ -342,69 +338,3 @@ class LabeledOnly(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         check_is_fitted(self, "estimator_")
         return self.estimator_.decision_function(X)
-
-
-# --- one loop for every estimator -------------------------------------------------------------
-
-
-def compare(estimators: dict, datasets: dict, seeds=range(5)) -> list[dict]:
-    """Fit every estimator on every data set and seed; score on the unlabeled training points.
-
-    Parameters
-    ----------
-    estimators : dict name -> factory(seed) returning an unfitted ``fit(X, y)`` classifier
-        (``y == -1`` unlabeled), e.g. ``lambda s: LabelSpreading()``.
-    datasets : dict name -> ``(X, y_true, per_class)``
-        Labels are hidden with ``split_labeled(y_true, per_class, seed)``: every method sees the
-        same labeled points for a given seed.
-    seeds : iterable of int
-
-    Returns a list of records ``{"dataset", "method", "seed", "accuracy", "fit_s"}``, where
-    accuracy is the transductive accuracy on the points whose labels were hidden.
-    """
-    from course_lib.data import split_labeled
-    from course_lib.metrics import accuracy
-
-    records = []
-    for dname, (X, y_true, per_class) in datasets.items():
-        for seed in seeds:
-            y = split_labeled(y_true, per_class, seed=seed)
-            hidden = y == -1
-            for mname, factory in estimators.items():
-                clf = factory(seed)
-                start = time.perf_counter()
-                clf.fit(X, y)
-                fit_s = time.perf_counter() - start
-                # predict() for every method alike (SelfTraining's transduction_ keeps -1s)
-                acc = accuracy(y_true[hidden], clf.predict(X[hidden]))
-                records.append(
-                    {
-                        "dataset": dname,
-                        "method": mname,
-                        "seed": seed,
-                        "accuracy": acc,
-                        "fit_s": fit_s,
-                    }
-                )
-    return records
-
-
-def summary_table(records: list[dict], title: str = "Transductive accuracy"):
-    """One row per method, one ``mean ± std`` accuracy column (%) and a fit-time column per set."""
-    from course_lib.bench import Table, mean_std
-
-    dsets = list(dict.fromkeys(r["dataset"] for r in records))
-    methods = list(dict.fromkeys(r["method"] for r in records))
-    cols = ["method"]
-    for d in dsets:
-        cols += [f"{d} acc %", f"{d} fit s"]
-    table = Table(title, cols)
-    for m in methods:
-        row = [m]
-        for d in dsets:
-            rs = [r for r in records if r["method"] == m and r["dataset"] == d]
-            row += [mean_std([r["accuracy"] for r in rs]), float(np.mean([r["fit_s"] for r in rs]))]
-        table.add(*row)
-    n_seeds = len({r["seed"] for r in records})
-    table.note = f"mean ± std over {n_seeds} seeds; accuracy on the unlabeled training points."
-    return table
