@@ -15,10 +15,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from course_lib import device as pick_device
-from course_lib import seed_everything
 from course_lib._validation import check_number, check_positive_int
-from course_lib.train import optimize
+from course_lib.train import History, predict, prepare, run
 
 # the 4-neighbourhood as two shifts: (p, p + right) and (p, p + down)
 
@@ -107,28 +105,26 @@ def train_segmenter(
     lr: float = 3e-3,
     seed: int = 0,
     device=None,
-) -> dict[str, list[float]]:
+) -> History:
     """Train ``net`` in place: cross-entropy on labeled images + lambda_adj * NonAdjLoss.
 
     L = CE(net(x_l), m_l) + lambda_adj * NonAdjLoss(softmax(net(x)), G)
 
     where the NonAdjLoss batch x holds labeled images and, when ``X_u`` is given, as many
-    unlabeled ones (the semi-supervised use). Returns the logged losses per step.
+    unlabeled ones (the semi-supervised use). A front of :func:`course_lib.train.run`; returns
+    its :class:`~course_lib.train.History`, recorded at every step: ``h["ce"]`` and, when
+    ``lambda_adj > 0``, ``h["nonadj"]`` (index 0 is the record before training, NaN).
     """
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     check_number(lambda_adj, "lambda_adj", low=0.0)
     if lambda_adj > 0 and allowed is None:
         raise ValueError("lambda_adj > 0 needs the adjacency graph: pass allowed=(K, K) booleans.")
-    seed_everything(seed)
-    dev = pick_device(device) if not isinstance(device, torch.device) else device
-    net.to(dev).train()
+    dev = prepare(net, seed=seed, device=device)
     Xl = torch.as_tensor(np.asarray(X_l, dtype=np.float32), device=dev)
     Ml = torch.as_tensor(np.asarray(M_l, dtype=np.int64), device=dev)
     Xu = None if X_u is None else torch.as_tensor(np.asarray(X_u, dtype=np.float32), device=dev)
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    log: dict[str, list[float]] = {"ce": [], "nonadj": []}
 
     def step_loss(step: int) -> tuple[Tensor, dict[str, float]]:
         i = torch.randint(Xl.shape[0], (batch_size,), generator=gen).to(dev)
@@ -143,18 +139,10 @@ def train_segmenter(
         adj = nonadj_loss(probs, allowed)
         return ce + lambda_adj * adj, {"ce": ce.item(), "nonadj": adj.item()}
 
-    def record(step: int, sums: dict[str, float], count: int) -> None:
-        for k in log.keys() & sums.keys():  # record_every=1: the value of this step
-            log[k].append(sums[k])
-
-    optimize(net, opt, step_loss, steps, record=record, record_every=1, progress=False)
-    return log
+    return run(net, step_loss, steps, lr=lr, record_every=1, name="NonAdjLoss", progress=False)
 
 
-@torch.no_grad()
-def segment(net: nn.Module, X) -> np.ndarray:
-    """Arg-max label maps (N, H, W) of ``net`` on images ``X`` (N, C, H, W)."""
-    dev = next(net.parameters()).device
-    net.eval()
-    logits = net(torch.as_tensor(np.asarray(X, dtype=np.float32), device=dev))
-    return logits.argmax(1).cpu().numpy()
+def segment(net: nn.Module, X, *, batch_size: int = 4096) -> np.ndarray:
+    """Arg-max label maps (N, H, W) of ``net`` on images ``X`` (N, C, H, W), in evaluation
+    mode (the network's mode is restored afterwards)."""
+    return predict(net, X, forward=lambda x: net(x).argmax(1), batch_size=batch_size)

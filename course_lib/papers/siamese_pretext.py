@@ -14,10 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from course_lib import device as pick_device
-from course_lib import seed_everything
 from course_lib._validation import check_positive_int
-from course_lib.train import optimize
+from course_lib.train import History, predict, prepare, run
 
 
 def sample_patches(images, n: int, patch: int = 12, seed: int = 0, img_idx=None):
@@ -91,23 +89,21 @@ def pretrain_distance(
     lr: float = 3e-3,
     seed: int = 0,
     device=None,
-) -> list[float]:
+) -> History:
     """Pre-train ``encoder`` in place on the pretext task, fresh random pairs at every step.
 
-    The distance is that of the two patch centres, divided by the image size. Returns the loss
-    of each step.
+    The distance is that of the two patch centres, divided by the image size. A front of
+    :func:`course_lib.train.run`; returns its :class:`~course_lib.train.History`, recorded at
+    every step: ``h["loss"][1:]`` is the loss of each step (index 0, before training, is NaN).
     """
     steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size")
     images = np.asarray(images, dtype=np.float32)
-    seed_everything(seed)
-    dev = pick_device(device) if not isinstance(device, torch.device) else device
-    encoder.to(dev).train()
-    opt = torch.optim.Adam(encoder.parameters(), lr=lr)
+    dev = prepare(encoder, seed=seed, device=device)
     rng = np.random.default_rng(seed)
-    losses: list[float] = []
 
     def step_loss(step: int) -> tuple[Tensor, dict[str, float]]:
-        idx = rng.integers(0, images.shape[0], batch_size)
+        idx = rng.integers(0, images.shape[0], batch_size)  # both patches from the same section
         s = seed * 100003 + 2 * step
         p_a, _, c_a = sample_patches(images, batch_size, patch, seed=s, img_idx=idx)
         p_b, _, c_b = sample_patches(images, batch_size, patch, seed=s + 1, img_idx=idx)
@@ -115,12 +111,7 @@ def pretrain_distance(
         d_hat = encoder.distance(torch.as_tensor(p_a, device=dev), torch.as_tensor(p_b, device=dev))
         return distance_pretext_loss(d_hat, torch.as_tensor(d, dtype=torch.float32, device=dev)), {}
 
-    def record(step: int, sums: dict[str, float], count: int) -> None:
-        if count:  # record_every=1: the loss of this step
-            losses.append(sums["loss"])
-
-    optimize(encoder, opt, step_loss, steps, record=record, record_every=1, progress=False)
-    return losses
+    return run(encoder, step_loss, steps, lr=lr, record_every=1, name="pretext", progress=False)
 
 
 class PatchClassifier(nn.Module):
@@ -135,11 +126,7 @@ class PatchClassifier(nn.Module):
         return self.classifier(self.encoder(x))
 
 
-@torch.no_grad()
 def embed(encoder: PatchEncoder, X, batch_size: int = 4096) -> np.ndarray:
-    """Embeddings (n, dim) of patches ``X`` (n, C, p, p): the features a linear probe reads."""
-    dev = next(encoder.parameters()).device
-    encoder.eval()
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-    out = [encoder(X[i : i + batch_size].to(dev)).cpu() for i in range(0, X.shape[0], batch_size)]
-    return torch.cat(out).numpy()
+    """Embeddings (n, dim) of patches ``X`` (n, C, p, p): the features a linear probe reads.
+    Computed in evaluation mode; the encoder's mode is restored afterwards."""
+    return predict(encoder, X, batch_size=batch_size)
