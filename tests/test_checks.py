@@ -404,3 +404,146 @@ def test_checks_are_deterministic():
     a = str(pytest.raises(checks.CheckFailed, checks.check_cam, lambda f, w, t: f.mean(1)).value)
     b = str(pytest.raises(checks.CheckFailed, checks.check_cam, lambda f, w, t: f.mean(1)).value)
     assert a == b
+
+
+# --- robustness: whatever the student's function returns, a one-line message, no traceback ------
+
+WHAT = {  # what each checker's message says it expected
+    "check_laplacian": "a NumPy array (n, n)",
+    "check_deformed_kernel": "a NumPy array (n, n)",
+    "check_pi_consistency": "a 0-d torch tensor",
+    "check_mean_teacher_consistency": "a 0-d torch tensor",
+    "check_kl_divergence": "a torch tensor (N,)",
+    "check_adversarial_perturbation": "a torch tensor shaped like x",
+    "check_fixmatch_loss": "a 0-d torch tensor",
+    "check_sharpen": "a torch tensor shaped like p",
+    "check_mixup": "a pair (mixed_x, mixed_p)",
+    "check_cam": "a torch tensor (N, h, w)",
+    "check_map_to_box": "4 numbers (row0, col0, row1, col1)",
+    "check_box_i_labels": "a NumPy array (n, H, W)",
+    "check_denoise": "a NumPy array shaped like pred",
+}
+RETURNING = sorted(WHAT)  # check_ema_update's function returns nothing: updates in place
+
+
+def _failure(name, fn) -> str:
+    with pytest.raises(checks.CheckFailed) as info:  # a CheckFailed, never a NumPy/torch error
+        getattr(checks, name)(fn, quiet=True)
+    message = str(info.value)
+    assert "could not test your result" not in message, message  # the contract caught it first
+    return message
+
+
+@pytest.mark.parametrize("name", RETURNING)
+def test_returning_none_says_what_was_expected(name):
+    message = _failure(name, lambda *args: None)
+    assert message.count("\n") == 0, message
+    assert "your function returned None" in message and f"expected {WHAT[name]}" in message
+    assert "forget the `return`" in message
+
+
+@pytest.mark.parametrize("name", RETURNING)
+def test_returning_a_tuple_or_a_list_says_what_was_expected(name):
+    ok = CORRECT[name]
+    if name == "check_mixup":  # a pair is right here: three items and one item are not
+        wrong = [lambda *a: (*ok(*a), ok(*a)[0]), lambda *a: [ok(*a)]]
+    else:
+        wrong = [lambda *a: (ok(*a), ok(*a)), lambda *a: [ok(*a)]]
+    for fn, container in zip(wrong, ("tuple", "list"), strict=True):
+        message = _failure(name, fn)
+        if name == "check_map_to_box":  # numbers in a tuple or list are fine, a (2, 4) shape is not
+            assert "return 4 numbers (row0, col0, row1, col1); got shape" in message, message
+            continue
+        assert message.count("\n") == 0, message
+        assert f"your function returned a {container} of" in message, message
+        assert f"expected {WHAT[name]}" in message, message
+
+
+def _wrong_dtype(value):
+    if isinstance(value, tuple):  # MixUp's pair: integer images
+        return value[0].long(), value[1]
+    if isinstance(value, torch.Tensor):
+        return value.long()
+    return np.asarray(value).astype(complex)
+
+
+@pytest.mark.parametrize("name", RETURNING)
+def test_wrong_dtype_says_what_was_expected(name):
+    message = _failure(name, lambda *a: _wrong_dtype(CORRECT[name](*a)))
+    assert message.count("\n") == 0, message
+    assert "dtype torch.int64" in message or "dtype complex128" in message, message
+    assert "values" in message or f"expected {WHAT[name]}" in message, message
+    if name == "check_mixup":
+        assert "the first item of your pair is a tensor of dtype torch.int64" in message
+
+
+def _wrong_shape(value):
+    if isinstance(value, tuple):
+        return value[0][None], value[1]
+    return value[None]  # one axis too many
+
+
+@pytest.mark.parametrize("name", RETURNING)
+def test_wrong_shape_fails_every_property_with_the_shapes(name):
+    message = _failure(name, lambda *a: _wrong_shape(CORRECT[name](*a)))
+    assert "✗" in message and "✓" not in message  # every property meets the wrong shape
+    assert "got shape (1, 4)" in message if name == "check_map_to_box" else "expected (" in message
+    assert "your result has shape (1," in message or "got shape (1, 4)" in message, message
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_a_raising_function_is_reported_not_propagated(name):
+    def raises(*args):
+        return np.linalg.inv(np.zeros((2, 2)))  # LinAlgError: Singular matrix
+
+    message = _failure(name, raises)
+    assert "your function raised LinAlgError: Singular matrix (input:" in message, message
+
+
+# --- robustness: a function that modifies its inputs in place --------------------------------
+
+IN_PLACE = [  # (checker, position of the input the function modifies, its name in the message)
+    ("check_laplacian", 0, "W"),
+    ("check_deformed_kernel", 1, "L"),
+    ("check_pi_consistency", 0, "logits_1"),
+    ("check_mean_teacher_consistency", 1, "teacher_logits"),
+    ("check_kl_divergence", 0, "p"),
+    ("check_adversarial_perturbation", 1, "x"),
+    ("check_fixmatch_loss", 1, "logits_strong"),
+    ("check_sharpen", 0, "p"),
+    ("check_mixup", 0, "x1"),
+    ("check_mixup", 4, "lam"),
+    ("check_cam", 0, "features"),
+    ("check_cam", 2, "target"),
+    ("check_map_to_box", 0, "cam_map"),
+    ("check_box_i_labels", 0, "boxes"),
+    ("check_denoise", 0, "pred"),
+    ("check_denoise", 1, "boxes"),
+    ("check_denoise", 2, "init_labels"),
+]
+
+
+def _modify(value):
+    if isinstance(value, list):  # boxes: shift the first box of the first image
+        value[0][0] += 1
+    elif isinstance(value, torch.Tensor):
+        with torch.no_grad():
+            value.add_(1)
+    elif value.dtype == bool:
+        np.logical_not(value, out=value)
+    else:
+        value += 1
+
+
+@pytest.mark.parametrize("name, position, input_name", IN_PLACE)
+def test_modifying_an_input_in_place_is_caught(name, position, input_name):
+    def in_place(*args):
+        out = CORRECT[name](*args)  # the right answer, computed before the input is modified
+        _modify(args[position])
+        return out
+
+    message = _failure(name, in_place)
+    assert f"your function changed {input_name} in place" in message, message
+    # the other properties get copies: only that one fails (or autograd, which saw the change)
+    for line in message.split("\n")[1:]:
+        assert "✓" in line or "in place" in line or "inplace operation" in line, message

@@ -131,11 +131,25 @@ def run_checks(
     return report
 
 
-def call(fn, *args, on: str):
+def _copy(value):
+    if isinstance(value, Tensor):
+        return value.clone()  # keeps the graph: gradients still reach the original
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def call(fn, *args, on: str, copy: bool = True):
     """Call the student's function on ``args`` (described by ``on`` in messages); turn its
-    exceptions into plain-words failures and check its result against the return contract."""
+    exceptions into plain-words failures and check its result against the return contract.
+
+    The function gets copies of the arrays and tensors (``copy=True``), so that one modifying its
+    inputs in place fails :func:`untouched` only, not every property after it.
+    """
     try:
-        out = fn(*args)
+        out = fn(*(_copy(a) for a in args) if copy else args)
     except NotImplementedError:
         raise _NotDone() from None
     except (Fail, _NotDone, _BadReturn):
@@ -154,7 +168,8 @@ def _describe(value) -> str:
     if value is None:
         return "None"
     if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} items"
+        items = "item" if len(value) == 1 else "items"
+        return f"a {type(value).__name__} of {len(value)} {items}"
     if isinstance(value, Tensor):
         return f"a tensor of dtype {value.dtype}"
     if isinstance(value, np.ndarray):
@@ -232,6 +247,8 @@ def pair(first: Returns, second: Returns, what: str) -> Returns:
     """Contract: a tuple (or list) of two results, each with its own contract."""
 
     def contract(out, args, on):
+        if out is None:
+            raise _bad(out, what, on)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise _BadReturn(
                 f"your function returned {_describe(out)} (input: {on}); expected {what}."
@@ -318,7 +335,7 @@ def untouched(make: Callable[[], tuple], names: Sequence[str | None], on: str) -
     def inputs_left_unchanged(fn):
         args = make()
         before = [_snapshot(a) for a in args]
-        call(fn, *args, on=on)
+        call(fn, *args, on=on, copy=False)
         for name, b, a in zip(names, before, args, strict=True):
             if name is not None and not _same(b, a):
                 raise Fail(f"your function changed {name} in place ({on}); work on a copy instead.")
@@ -329,10 +346,10 @@ def untouched(make: Callable[[], tuple], names: Sequence[str | None], on: str) -
 def grads_reach(fn, args: Sequence, wrt: Sequence[int], on: str) -> list[bool]:
     """Call ``fn(*args)`` with the inputs at positions ``wrt`` requiring grad; for each of them,
     whether a (non-zero) gradient of ``result.sum()`` reaches it."""
-    args = list(args)
+    args = [_copy(a) for a in args]
     for i in wrt:
-        args[i] = args[i].detach().clone().requires_grad_(True)
-    out = call(fn, *args, on=on)
+        args[i] = args[i].detach().requires_grad_(True)
+    out = call(fn, *args, on=on, copy=False)
     inputs = [args[i] for i in wrt]
     if not out.requires_grad:
         return [False] * len(inputs)
