@@ -169,6 +169,42 @@ def dice(y_true, y_pred, *, per_image: bool = False):
     return out.astype(float) if per_image else float(out)
 
 
+def hd95(y_true, y_pred, *, per_image: bool = False):
+    """95th-percentile Hausdorff distance (pixels) between the boundaries of two binary masks.
+
+    With ∂A the boundary pixels of A (foreground pixels with a background 4-neighbour, the
+    image's outside counting as background) and d(a, ∂B) the Euclidean distance from a to the
+    nearest pixel of ∂B,
+
+        HD95(A, B) = max( P95{ d(a, ∂B) : a in ∂A },  P95{ d(b, ∂A) : b in ∂B } ),
+
+    the symmetric 95th percentile that segmentation papers report beside Dice: Dice measures
+    overlap and barely moves when a small false blob lies far from the object, HD95 measures how
+    far apart the boundaries are; the percentile (instead of the maximum) keeps a single stray
+    pixel from dominating it. Same definition as
+    MONAI's ``HausdorffDistanceMetric(percentile=95)`` (cross-checked in the tests). Both masks
+    empty: 0; one empty: ``inf``. ``per_image`` as in :func:`dice` (one distance per image).
+    """
+    from scipy import ndimage
+
+    a, b = _binary_pair(y_true, y_pred)
+    if per_image:
+        return np.array([hd95(ai, bi) for ai, bi in zip(a, b, strict=True)], dtype=float)
+    if not a.any() and not b.any():
+        return 0.0
+    if not a.any() or not b.any():
+        return float("inf")
+
+    def boundary(m):
+        padded = np.pad(m, 1)  # the outside of the image is background
+        return (padded & ~ndimage.binary_erosion(padded))[(slice(1, -1),) * m.ndim]
+
+    edge_a, edge_b = boundary(a), boundary(b)
+    d_to_b = ndimage.distance_transform_edt(~edge_b)[edge_a]
+    d_to_a = ndimage.distance_transform_edt(~edge_a)[edge_b]
+    return float(max(np.percentile(d_to_b, 95), np.percentile(d_to_a, 95)))
+
+
 def iou(y_true, y_pred, *, per_image: bool = False):
     """Intersection over union (Jaccard index) of two binary masks:
 
