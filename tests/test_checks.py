@@ -8,6 +8,8 @@ fail on the property the comment names.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -547,3 +549,57 @@ def test_modifying_an_input_in_place_is_caught(name, position, input_name):
     # the other properties get copies: only that one fails (or autograd, which saw the change)
     for line in message.split("\n")[1:]:
         assert "✓" in line or "in place" in line or "inplace operation" in line, message
+
+
+# --- a failing check shows its message, not the machinery (issue 17) -------------------------
+
+
+def test_check_failed_renders_as_its_message():
+    err = checks.CheckFailed("check_x: 1 of 2 checks failed.\n  ✓ a\n  ✗ b: wrong")
+    lines = err._render_traceback_()
+    assert lines == [
+        "\x1b[0;31mCheckFailed\x1b[0m: check_x: 1 of 2 checks failed.",
+        "  ✓ a",
+        "  ✗ b: wrong",
+    ]
+
+
+def test_a_failing_check_in_ipython_prints_the_message_only(tmp_path, monkeypatch, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=config, colors="nocolor")
+    try:
+        capsys.readouterr()
+        result = shell.run_cell(
+            "from course_lib import checks\nchecks.check_sharpen(lambda p, T: p)"
+        )
+        out = capsys.readouterr().out
+    finally:
+        InteractiveShell.clear_instance()
+    assert isinstance(result.error_in_exec, checks.CheckFailed)  # still raises: nbgrader scores it
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)  # the name is printed in red
+    assert plain.strip() == f"CheckFailed: {result.error_in_exec}"  # nothing but the message
+    assert "Traceback" not in out and "core.py" not in out and "----" not in out
+
+
+def test_pytest_still_reports_a_failing_check(tmp_path):
+    import subprocess
+    import sys
+
+    test_file = tmp_path / "test_student.py"
+    test_file.write_text(
+        "from course_lib import checks\n\n\n"
+        "def test_sharpen():\n    checks.check_sharpen(lambda p, T: p)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 1, run.stdout
+    assert "1 failed" in run.stdout and "CheckFailed: check_sharpen" in run.stdout
