@@ -17,7 +17,14 @@ import warnings
 import numpy as np
 import torch
 
+from course_lib import threads as _threads
+
 __version__ = "0.1.0"
+
+# One torch thread per process, so that kernels sharing a machine do not fight over its cores
+# and the same seed gives the same numbers everywhere; why, and how to override it
+# (COURSE_THREADS), is in course_lib/threads.py.
+_threads.configure()
 
 __all__ = ["__version__", "device", "seed_everything", "show_source"]
 
