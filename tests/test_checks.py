@@ -603,3 +603,16 @@ def test_pytest_still_reports_a_failing_check(tmp_path):
     )
     assert run.returncode == 1, run.stdout
     assert "1 failed" in run.stdout and "CheckFailed: check_sharpen" in run.stdout
+
+
+def test_a_result_the_checker_cannot_test_is_a_failure_not_a_traceback():
+    from course_lib.checks import core
+
+    def property_that_breaks(fn):
+        return 1 / 0  # stands for any NumPy/torch error met while testing a result
+
+    with pytest.raises(checks.CheckFailed) as info:
+        core.run_checks("check_x", lambda: 0, [("p", property_that_breaks)], quiet=True)
+    assert "✗ p: could not test your result (ZeroDivisionError: division by zero)" in str(
+        info.value
+    )

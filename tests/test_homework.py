@@ -9,6 +9,7 @@ except the check cells, which must fail with the checkers' "not implemented yet"
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -130,6 +131,9 @@ def test_student_notebook_runs_up_to_the_stubs(path):
             assert errors, f"cell {i}: the check passed on the stub"
             assert errors[0].ename == "CheckFailed", errors[0].ename
             assert "not implemented yet" in errors[0].evalue, errors[0].evalue
+            # the cell shows the message, not a traceback through the checker (issue 17)
+            shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(errors[0].traceback))
+            assert shown == f"CheckFailed: {errors[0].evalue}", shown
         else:
             assert not errors, f"cell {i} failed before the stubs: {errors[0].evalue}"
     assert n_checks >= 2

@@ -39,7 +39,7 @@ def check_kl_divergence(fn, *, quiet: bool = False) -> CheckReport:
         q = z.softmax(1)
         on = "random p and logits (6 x 3)"
         close(
-            call(fn, p.clone(), z.clone(), on=on),
+            call(fn, p, z, on=on),
             kl_divergence(p, z),
             f"on {on}",
             mistakes={
@@ -56,7 +56,7 @@ def check_kl_divergence(fn, *, quiet: bool = False) -> CheckReport:
 
     def zero_when_equal(fn):
         z = randn(5, 4, seed=32)
-        got = as_array(call(fn, z.softmax(1), z.clone(), on="q = p"))
+        got = as_array(call(fn, z.softmax(1), z, on="q = p"))
         if not np.allclose(got, 0.0, atol=1e-7):
             raise Fail("KL(p || p) must be 0 for every example; yours is not.")
 
@@ -133,7 +133,7 @@ def check_adversarial_perturbation(fn, *, quiet: bool = False) -> CheckReport:
 
     def run(fn, model, x, p, eps, xi, on, seed=0):
         torch.manual_seed(seed)
-        return call(fn, model, x.clone(), p.clone(), eps, xi, on=on)
+        return call(fn, model, x, p, eps, xi, on=on)
 
     def shape(fn):
         model, x, p = _vat_case((2,), 2, 40)

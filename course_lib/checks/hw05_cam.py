@@ -61,7 +61,7 @@ def check_cam(fn, *, quiet: bool = False) -> CheckReport:
         return feats, weight, target
 
     def run(fn, feats, weight, target, on):
-        return call(fn, feats.clone(), weight.clone(), target.clone(), on=on)
+        return call(fn, feats, weight, target, on=on)
 
     def shape(fn):
         feats, weight, target = case(80)
@@ -151,7 +151,7 @@ def check_map_to_box(fn, *, quiet: bool = False) -> CheckReport:
     from course_lib.weak.cam import map_to_box
 
     def box(fn, m, fraction, on):
-        return as_array(call(fn, m.copy(), fraction, on=on), "your box")
+        return as_array(call(fn, m, fraction, on=on), "your box")
 
     def one_blob(fn):
         m = _blob((20, 24), (8, 14), 2.5)
