@@ -45,3 +45,25 @@ def test_bench_quick_runs_chapter_01(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Ch01" in out and "labels/class" in out
     assert (tmp_path / "results.md").exists()
+
+
+def test_pair_timings_runs_each_notebook_alone_and_together(tmp_path):
+    import nbformat
+
+    from course_lib.bench import pair_timings
+
+    paths = []
+    for name in ("a.ipynb", "b.ipynb"):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("import course_lib, torch\nx = torch.ones(3).sum()")]
+        nbformat.write(nb, tmp_path / name)
+        paths.append(tmp_path / name)
+    rows = pair_timings(paths)
+    assert [r[0] for r in rows] == ["a.ipynb", "b.ipynb"]
+    assert all(solo > 0 and together > 0 for _, solo, together in rows)
+    bad = tmp_path / "bad.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
+    nbformat.write(nb, bad)
+    with pytest.raises(RuntimeError, match="notebook failed"):
+        pair_timings([bad, paths[0]])

@@ -54,6 +54,39 @@ def notebooks_for(key: str) -> list[Path]:
     return sorted(LECTURES.glob(f"{key[2:]}_*.ipynb"))
 
 
+def pair_timings(paths: list[Path], env: dict | None = None) -> list[tuple[str, float, float]]:
+    """Each notebook alone, then all of them at once: ``[(name, solo s, together s), ...]``.
+
+    Every run is a separate ``python`` process executing one notebook (its own kernel), the
+    way two students' kernels share a machine. ``env`` adds environment variables to every run
+    (e.g. ``{"COURSE_THREADS": "torch"}`` for torch's own thread count).
+    """
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from pathlib import Path; from course_lib.bench import time_notebook; "
+    code += "print(time_notebook(Path(sys.argv[1])))"
+    full_env = {**os.environ, **(env or {})}
+
+    def start(path):
+        return subprocess.Popen(
+            [sys.executable, "-c", code, str(path)], env=full_env, stdout=subprocess.PIPE, text=True
+        )
+
+    def seconds(proc):
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"a notebook failed (exit {proc.returncode}); run it alone to see why."
+            )
+        return float(out.strip().splitlines()[-1])
+
+    solo = [seconds(start(p)) for p in paths]
+    together = [seconds(proc) for proc in [start(p) for p in paths]]
+    return [(p.name, s, t) for p, s, t in zip(paths, solo, together, strict=True)]
+
+
 def time_notebook(path: Path, timeout: int = 600) -> float:
     """Execute a notebook top to bottom in a fresh kernel; return the seconds it took."""
     import nbformat

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import course_lib.bench as bench_pkg
-from course_lib.bench import Table, check_module, notebooks_for, time_notebook
+from course_lib.bench import Table, check_module, notebooks_for, pair_timings, time_notebook
 
 
 def chapter_modules() -> dict[str, str]:
@@ -28,7 +28,17 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--no-notebooks", action="store_true", help="skip notebook timings")
     parser.add_argument("--out", default="bench_results", help="folder for .md and .csv files")
+    parser.add_argument(
+        "--together",
+        nargs="*",
+        metavar="KEY",
+        default=None,
+        help="time these chapters' notebooks alone and all at once (e.g. ch03 ch04), "
+        "with the course's thread policy and with torch's own thread count; nothing else runs",
+    )
     args = parser.parse_args(argv)
+    if args.together is not None:
+        return _together(parser, args, modules)
 
     from course_lib import device
 
@@ -60,6 +70,32 @@ def main(argv=None) -> int:
             table.write_csv(out / f"{modules[key]}_{i}.csv")
     (out / "results.md").write_text("\n\n".join(report) + "\n")
     print(f"written to {out}/", file=sys.stderr)
+    return 0
+
+
+def _together(parser, args, modules) -> int:
+    """``--together``: solo and concurrent notebook times, under both thread policies."""
+    keys = args.together or ["ch03", "ch04"]
+    paths = [p for k in keys for p in notebooks_for(k)]
+    if len(paths) < 2 or any(k not in modules for k in keys):
+        parser.error(f"--together needs two or more chapter keys with notebooks; got {keys}")
+    table = Table(
+        "Notebooks alone and at the same time (seconds)",
+        ["threads", "notebook", "alone s", "together s", "together / alone"],
+    )
+    for label, env in (
+        ("course (1 per process)", {}),
+        ("torch default", {"COURSE_THREADS": "torch"}),
+    ):
+        for name, solo, both in pair_timings(paths, env):
+            table.add(label, name, solo, both, f"{both / solo:.2f}x")
+    table.note = "Fair share on a machine with fewer cores than busy threads: 2x for two notebooks."
+    text = table.markdown()
+    print(text, flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "together.md").write_text(text + "\n")
+    table.write_csv(out / "together.csv")
     return 0
 
 
