@@ -20,10 +20,12 @@ from course_lib.papers import (
     Synergic,
     SynergicPair,
     distance_pretext_loss,
+    embed,
     forbidden_adjacencies,
     nonadj_loss,
     pretrain_distance,
     sample_patches,
+    segment,
     soft_adjacency,
     synergic_loss,
     train_segmenter,
@@ -109,7 +111,33 @@ def test_train_segmenter_deterministic():
             lambda_adj=1.0, steps=5, batch_size=2, device="cpu",
         )  # fmt: skip
         outs.append((log["ce"], log["nonadj"]))
-    assert outs[0] == outs[1] and len(outs[0][1]) == 5
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    assert log.steps == list(range(6)) and np.isfinite(outs[0][1][1:]).all()
+
+
+def test_segment_and_embed_restore_the_training_mode():
+    ph = brain_phantom(2, 24, seed=0)
+    net = SegNet().train()
+    assert segment(net, ph.images).shape == ph.masks.shape and net.training
+    enc = PatchEncoder(patch=12).train()
+    assert embed(enc, np.zeros((3, 1, 12, 12), np.float32)).shape == (3, 32) and enc.training
+
+
+def test_train_segmenter_draws_labeled_images_without_replacement():
+    ph = brain_phantom(4, 24, seed=0)
+    seen = []
+
+    class Spy(SegNet):
+        def forward(self, x):
+            if self.training:
+                seen.append(x.sum((1, 2, 3)))
+            return super().forward(x)
+
+    train_segmenter(Spy(), ph.images, ph.masks, steps=2, batch_size=4, device="cpu")
+    sums = ph.images.sum((1, 2, 3))
+    for batch in seen:  # one pass per step: every labeled image exactly once
+        np.testing.assert_allclose(np.sort(batch.detach().numpy()), np.sort(sums), rtol=1e-5)
 
 
 # --- synergic deep learning ---------------------------------------------------------------------
@@ -183,8 +211,9 @@ def test_siamese_is_symmetric_and_pretext_learns():
     a, b = torch.rand(4, 1, 12, 12), torch.rand(4, 1, 12, 12)
     torch.testing.assert_close(enc.distance(a, b), enc.distance(b, a))
     sec = texture_sections(6, 48, seed=0)
-    losses = pretrain_distance(enc, sec.images, steps=80, batch_size=32, device="cpu")
-    assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])
+    h = pretrain_distance(enc, sec.images, steps=80, batch_size=32, device="cpu")
+    losses = h["loss"][1:]  # one record per step after the one before training
+    assert len(losses) == 80 and np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])
 
 
 # --- grouped convolution ------------------------------------------------------------------------

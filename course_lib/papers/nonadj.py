@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from course_lib._validation import check_number, check_positive_int
-from course_lib.train import History, predict, prepare, run
+from course_lib.train import History, IndexStream, predict, prepare, run
 
 # the 4-neighbourhood as two shifts: (p, p + right) and (p, p + down)
 
@@ -111,7 +111,9 @@ def train_segmenter(
     L = CE(net(x_l), m_l) + lambda_adj * NonAdjLoss(softmax(net(x)), G)
 
     where the NonAdjLoss batch x holds labeled images and, when ``X_u`` is given, as many
-    unlabeled ones (the semi-supervised use). A front of :func:`course_lib.train.run`; returns
+    unlabeled ones (the semi-supervised use). Images are drawn without replacement within a
+    pass (:class:`~course_lib.train.IndexStream`), labeled and unlabeled ones in two streams.
+    A front of :func:`course_lib.train.run`; returns
     its :class:`~course_lib.train.History`, recorded at every step: ``h["ce"]`` and, when
     ``lambda_adj > 0``, ``h["nonadj"]`` (index 0 is the record before training, NaN).
     """
@@ -125,16 +127,18 @@ def train_segmenter(
     Ml = torch.as_tensor(np.asarray(M_l, dtype=np.int64), device=dev)
     Xu = None if X_u is None else torch.as_tensor(np.asarray(X_u, dtype=np.float32), device=dev)
     gen = torch.Generator().manual_seed(seed)
+    stream_l = IndexStream(torch.arange(Xl.shape[0]), batch_size, gen)
+    stream_u = None if Xu is None else IndexStream(torch.arange(Xu.shape[0]), batch_size, gen)
 
     def step_loss(step: int) -> tuple[Tensor, dict[str, float]]:
-        i = torch.randint(Xl.shape[0], (batch_size,), generator=gen).to(dev)
+        i = stream_l.next().to(dev)
         logits = net(Xl[i])
         ce = nn.functional.cross_entropy(logits, Ml[i])
         if lambda_adj == 0:
             return ce, {"ce": ce.item()}
         probs = torch.softmax(logits, 1)
-        if Xu is not None:
-            j = torch.randint(Xu.shape[0], (batch_size,), generator=gen).to(dev)
+        if stream_u is not None:
+            j = stream_u.next().to(dev)
             probs = torch.cat([probs, torch.softmax(net(Xu[j]), 1)])
         adj = nonadj_loss(probs, allowed)
         return ce + lambda_adj * adj, {"ce": ce.item(), "nonadj": adj.item()}
