@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from course_lib._validation import check_number, check_positive_int, check_X, check_y
+from course_lib.train import predict
 
 
 @torch.no_grad()
@@ -41,28 +42,24 @@ def multi_transform_predict(
     if not transforms or not all(callable(t) for t in transforms):
         raise ValueError("transforms must be a non-empty list of callables x -> x'.")
     n_draws = check_positive_int(n_draws, "n_draws")
-    X = torch.as_tensor(check_X(X))
-    dev = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
+    X = check_X(X)
     gen_state = torch.get_rng_state()
     torch.manual_seed(seed)
     try:
-        total = None
-        count = 0
+        total, count = None, 0
         for t in transforms:
             for _ in range(n_draws):
-                parts = [
-                    torch.softmax(model(t(X[i : i + batch_size].to(dev))), dim=1).cpu()
-                    for i in range(0, len(X), batch_size)
-                ]
-                p = torch.cat(parts)
+                p = predict(
+                    model,
+                    X,
+                    forward=lambda x, t=t: torch.softmax(model(t(x)), dim=1),  # f(t(x))
+                    batch_size=batch_size,
+                )
                 total = p if total is None else total + p
                 count += 1
     finally:
-        torch.set_rng_state(gen_state)
-        model.train(was_training)
-    return (total / count).numpy()
+        torch.set_rng_state(gen_state)  # the caller's random stream is left as it was
+    return total / count
 
 
 def multi_transform_labels(probs, y, threshold: float = 0.9) -> tuple[np.ndarray, np.ndarray]:

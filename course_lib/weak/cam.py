@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from course_lib._validation import check_number
+from course_lib.train import evaluating
 
 
 def _as_images(x, name: str = "x") -> Tensor:
@@ -95,20 +96,15 @@ def cam(
         )
     x = _as_images(x)
     dev = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            feats = model.features(x.to(dev))  # (N, K, h, w)
-            logits = model(x.to(dev))
-            t = _targets(target, logits)
-            w = model.classifier.weight[t]  # (N, K): w^c of each image's class
-            maps = torch.einsum("nk,nkhw->nhw", w, feats)  # Eq. (2): sum_k w_k^c f_k(x, y)
-            if relu:
-                maps = maps.clamp_min(0)
-            maps = _upsample(maps, x.shape[-2:] if size == "input" else size)
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        feats = model.features(x.to(dev))  # (N, K, h, w)
+        logits = model(x.to(dev))
+        t = _targets(target, logits)
+        w = model.classifier.weight[t]  # (N, K): w^c of each image's class
+        maps = torch.einsum("nk,nkhw->nhw", w, feats)  # Eq. (2): sum_k w_k^c f_k(x, y)
+        if relu:
+            maps = maps.clamp_min(0)
+        maps = _upsample(maps, x.shape[-2:] if size == "input" else size)
     return maps.cpu().numpy().astype(np.float32), t.cpu().numpy()
 
 
@@ -159,10 +155,8 @@ class GradCAM:
             raise RuntimeError("use GradCAM inside a `with GradCAM(model, layer) as gc:` block.")
         x = _as_images(x)
         dev = next(self.model.parameters()).device
-        was_training = self.model.training
-        self.model.eval()
         try:
-            with torch.enable_grad():
+            with evaluating(self.model), torch.enable_grad():
                 logits = self.model(x.to(dev))
                 t = _targets(target, logits)
                 score = logits.gather(1, t[:, None]).sum()  # y^c of each image (images independent)
@@ -174,7 +168,6 @@ class GradCAM:
             maps = _upsample(maps, x.shape[-2:] if size == "input" else size)
         finally:
             self.model.zero_grad(set_to_none=True)
-            self.model.train(was_training)
         return maps.cpu().numpy().astype(np.float32), t.cpu().numpy()
 
 

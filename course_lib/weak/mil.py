@@ -33,6 +33,7 @@ from torch.nn import functional as F
 from course_lib._validation import check_number, check_positive_int
 from course_lib.methods.base import Batch, Method, TrainData
 from course_lib.models import SmallCNN
+from course_lib.train import predict
 
 
 def rescale(q: Tensor, low: float = 0.98) -> Tensor:
@@ -206,21 +207,15 @@ class PatchMIL(Method):
 
 def patch_maps(model: MILNet, x, *, size="input", batch_size: int = 512) -> np.ndarray:
     """Patch probabilities p_j of each image, bilinearly upsampled to the image: (N, H, W)."""
-    x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    x = np.asarray(x, dtype=np.float32)
     if x.ndim != 4:
         raise ValueError(f"x must be images (N, C, H, W); got shape {tuple(x.shape)}.")
-    dev = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out = []
-    try:
-        with torch.no_grad():
-            for i in range(0, x.shape[0], batch_size):
-                p = model.patch_probs(x[i : i + batch_size].to(dev))
-                if size is not None:
-                    target = x.shape[-2:] if size == "input" else size
-                    p = F.interpolate(p[:, None], size=tuple(target), mode="bilinear")[:, 0]
-                out.append(p.cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(out).numpy().astype(np.float32)
+    target = x.shape[-2:] if size == "input" else size
+
+    def forward(xb: Tensor) -> Tensor:
+        p = model.patch_probs(xb)  # (B, P, P)
+        if size is None:
+            return p
+        return F.interpolate(p[:, None], size=tuple(target), mode="bilinear")[:, 0]
+
+    return predict(model, x, forward=forward, batch_size=batch_size).astype(np.float32)
