@@ -9,18 +9,29 @@ much, plus a hint when the answer matches a known typical mistake.
 
 - All properties hold: a one-line summary is printed and a :class:`CheckReport` returned.
 - A property fails: :class:`CheckFailed` (an ``AssertionError``) is raised; its message lists
-  every property with a tick or a cross. The check cell of the notebook shows it in red.
+  every property with a tick or a cross. The check cell of the notebook shows it in red, without
+  a traceback through this package.
 - The function still raises ``NotImplementedError`` (the stub): :class:`CheckFailed` says so.
+- The function returns something no property can look at (``None``, a tuple, a list, a wrong
+  dtype): one line says what was expected. A function that modifies its inputs in place fails
+  the "left unchanged" property.
 
-The checkers, one module per homework notebook (the shared machinery is in :mod:`.core`):
+The checkers, one module per homework notebook (``lectures/homework/instructor/hwNN_*.ipynb``);
+the shared machinery (running properties, return contracts, ``close(..., mistakes=...)``,
+``untouched``, seeded inputs) is in :mod:`course_lib.checks.core`:
 
-1. LapSVM: :func:`check_laplacian`, :func:`check_deformed_kernel`
-2. Consistency: :func:`check_pi_consistency`, :func:`check_mean_teacher_consistency`,
-   :func:`check_ema_update`
-3. VAT: :func:`check_kl_divergence`, :func:`check_adversarial_perturbation`
-4. FixMatch / MixMatch: :func:`check_fixmatch_loss`, :func:`check_sharpen`, :func:`check_mixup`
-5. CAM: :func:`check_cam`, :func:`check_map_to_box`
-6. Box-to-mask: :func:`check_box_i_labels`, :func:`check_denoise`
+1. :mod:`.hw01_lapsvm`: :func:`check_laplacian`, :func:`check_deformed_kernel`
+2. :mod:`.hw02_consistency`: :func:`check_pi_consistency`,
+   :func:`check_mean_teacher_consistency`, :func:`check_ema_update`
+3. :mod:`.hw03_vat`: :func:`check_kl_divergence`, :func:`check_adversarial_perturbation`
+4. :mod:`.hw04_fixmatch_mixmatch`: :func:`check_fixmatch_loss`, :func:`check_sharpen`,
+   :func:`check_mixup`
+5. :mod:`.hw05_cam`: :func:`check_cam`, :func:`check_map_to_box`
+6. :mod:`.hw06_box2mask`: :func:`check_box_i_labels`, :func:`check_denoise`
+
+A new homework: a module ``hwNN_topic.py`` whose ``check_xxx(fn, *, quiet=False)`` returns
+``core.run_checks(name, fn, properties, returns=..., quiet=quiet)``, one import line here and
+its name in ``__all__``.
 """
 
 from course_lib.checks.core import CheckFailed, CheckReport

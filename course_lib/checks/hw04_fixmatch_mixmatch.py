@@ -219,19 +219,16 @@ def check_mixup(fn, *, quiet: bool = False) -> CheckReport:
         lam = torch.rand(n, generator=gen(seed + 4), dtype=torch.float64)
         return x1, p1, x2, p2, lam
 
-    def result(fn, args, on):
-        return call(fn, *args, on=on)
-
     def shapes(fn):
         args = case(70)
-        x, p = result(fn, args, "4 images (1, 3, 3), 3 classes")
+        x, p = call(fn, *args, on="4 images (1, 3, 3), 3 classes")
         same_shape(x, tuple(args[0].shape), "the mixed images")
         same_shape(p, tuple(args[1].shape), "the mixed targets")
 
     def value(fn):
         x1, p1, x2, p2, lam = args = case(71)
         on = "random images and targets, one lambda per example"
-        x, p = result(fn, args, on)
+        x, p = call(fn, *args, on=on)
         want_x, want_p = mixup(*args)
         lv = lam.view(-1, 1, 1, 1)
         close(
@@ -262,21 +259,21 @@ def check_mixup(fn, *, quiet: bool = False) -> CheckReport:
 
     def per_example(fn):
         args = case(72, x_shape=(5, 2))
-        x, _ = result(fn, args, "2-D points")
+        x, _ = call(fn, *args, on="2-D points")
         close(x, mixup(*args)[0], "for 2-D points (lambda has one value per example)")
 
     def edge_lambda(fn):
         x1, p1, x2, p2, _ = case(73)
         for value_ in (0.0, 1.0):
             lam = torch.full((x1.shape[0],), value_, dtype=torch.float64)
-            x, p = result(fn, (x1, p1, x2, p2, lam), f"lambda = {value_:g}")
+            x, p = call(fn, x1, p1, x2, p2, lam, on=f"lambda = {value_:g}")
             close(x, x1, f"at lambda = {value_:g} (lambda' = 1: the images must equal x1)")
             close(p, p1, f"at lambda = {value_:g} (lambda' = 1: the targets must equal p1)")
 
     def closer_to_first(fn):
         x1, p1, x2, p2, _ = case(74)
         lam = torch.tensor([0.1, 0.3, 0.6, 0.9], dtype=torch.float64)
-        x, _ = result(fn, (x1, p1, x2, p2, lam), "lambda = 0.1, 0.3, 0.6, 0.9")
+        x, _ = call(fn, x1, p1, x2, p2, lam, on="lambda = 0.1, 0.3, 0.6, 0.9")
         x = torch.as_tensor(as_array(x))
         d1 = (x - x1).flatten(1).norm(dim=1)
         d2 = (x - x2).flatten(1).norm(dim=1)
@@ -284,7 +281,7 @@ def check_mixup(fn, *, quiet: bool = False) -> CheckReport:
             raise Fail("every mixed example must stay at least as close to x1 as to x2.")
 
     def targets_valid(fn):
-        x, p = result(fn, case(75), "random lambda")
+        x, p = call(fn, *case(75), on="random lambda")
         p = as_array(p)
         if not np.allclose(p.sum(1), 1.0) or p.min() < -1e-12:
             raise Fail("mixed targets must stay probability distributions (rows sum to 1).")
