@@ -7,7 +7,8 @@ and estimator loop for every method:
 - :func:`tune_supervised`: a *tuned* supervised baseline, picked on a validation set;
 - :func:`mismatch_split`: a class-distribution mismatch between labeled and unlabeled data
   (labeled classes 0..5, an unlabeled pool with a chosen fraction from the other classes);
-- :func:`selection_noise`: how often a validation set of realistic size picks the wrong model.
+- :func:`selection_noise`: how often a validation set of realistic size picks the wrong model
+  (:func:`validation_draws`: the validation accuracies it draws).
 """
 
 from __future__ import annotations
@@ -199,6 +200,26 @@ def tune_supervised(
     return best, scores
 
 
+def validation_draws(correct, n_val: int, n_draws: int = 2000, seed: int = 0) -> np.ndarray:
+    """Validation accuracies of M models on ``n_draws`` random validation sets of ``n_val``.
+
+    ``correct`` is a boolean array (M models, n examples). Each draw takes ``n_val`` of the n
+    examples without replacement -- the same examples for every model, as a real validation set
+    does -- and returns an (M, n_draws) array of the models' accuracies on them. The draws of
+    :func:`selection_noise`.
+    """
+    c = np.asarray(correct, dtype=bool)
+    if c.ndim != 2 or c.shape[0] < 2:
+        raise ValueError(f"correct must be (n_models >= 2, n_examples); got shape {c.shape}.")
+    n_val = check_positive_int(n_val, "n_val")
+    if n_val > c.shape[1]:
+        raise ValueError(f"n_val={n_val} exceeds the {c.shape[1]} examples in correct.")
+    n_draws = check_positive_int(n_draws, "n_draws")
+    rng = np.random.default_rng(seed)
+    idx = np.argsort(rng.random((n_draws, c.shape[1])), axis=1)[:, :n_val]
+    return c[:, idx].mean(2)
+
+
 def selection_noise(correct, n_val: int, n_draws: int = 2000, seed: int = 0) -> dict[str, float]:
     """How reliable is model selection on a validation set of ``n_val`` examples?
 
@@ -213,17 +234,9 @@ def selection_noise(correct, n_val: int, n_draws: int = 2000, seed: int = 0) -> 
       sqrt(acc (1 - acc) / n_val) (binomial; less when n_val is a large part of n).
     """
     c = np.asarray(correct, dtype=bool)
-    if c.ndim != 2 or c.shape[0] < 2:
-        raise ValueError(f"correct must be (n_models >= 2, n_examples); got shape {c.shape}.")
-    n_val = check_positive_int(n_val, "n_val")
-    if n_val > c.shape[1]:
-        raise ValueError(f"n_val={n_val} exceeds the {c.shape[1]} examples in correct.")
-    n_draws = check_positive_int(n_draws, "n_draws")
-    rng = np.random.default_rng(seed)
+    val = validation_draws(c, n_val, n_draws, seed)  # (M, n_draws), checks the arguments
     true = c.mean(1)
     best = true.max()
-    idx = np.argsort(rng.random((n_draws, c.shape[1])), axis=1)[:, :n_val]
-    val = c[:, idx].mean(2)  # (M, n_draws)
     top = val == val.max(0, keepdims=True)
     share = top / top.sum(0, keepdims=True)  # ties split evenly
     p_best = float((share * (true[:, None] == best)).sum(0).mean())

@@ -232,3 +232,104 @@ def label_overlay(ax, image, labels, mask=None, boxes=None, title=""):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=9)
+
+
+def runs_vs(
+    ax: Axes, records, *, x: str = "per_class", value: str = "accuracy", log_x: bool = False
+) -> Axes:
+    """Chapter 09: ``value`` against ``x``, one colour per method: every run (label draw) as a
+    small dot and the mean over runs as a line. Shows how many runs there are and how far they
+    spread, where an error bar over a handful of seeds would hide both."""
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    xs = sorted({r[x] for r in records})
+    span = (max(xs) - min(xs)) or 1.0
+    for j, name in enumerate(methods):
+        mine = [r for r in records if r["method"] == name]
+        offset = 0.04 * (j - (len(methods) - 1) / 2)  # methods side by side, not on top
+
+        def at(v, offset=offset):
+            return v * (1 + offset) if log_x else v + offset * span / 2
+
+        color = CLASS_COLORS[j % len(CLASS_COLORS)]
+        ax.scatter([at(r[x]) for r in mine], [r[value] for r in mine], s=10, alpha=0.45,
+                   color=color, linewidths=0)  # fmt: skip
+        means = [np.mean([r[value] for r in mine if r[x] == v]) for v in xs]
+        ax.plot([at(v) for v in xs], means, "o-", color=color, ms=4, label=name)
+    if log_x:
+        ax.set_xscale("log")
+        ax.set_xticks(xs, [str(v) for v in xs])
+    ax.set_xlabel(x)
+    ax.set_ylabel(value)
+    ax.legend(loc="best")
+    return ax
+
+
+def validation_noise(fig, true_acc, draws, n_val: int, n_vals, p_best, *, top: int = 3):
+    """Chapter 09: model selection on a validation set of ``n_val`` examples.
+
+    Left: histograms of the validation accuracies ``draws`` (M models, n_draws, from
+    ``evaluation.validation_draws``) of the ``top`` models with the best true accuracy
+    ``true_acc``; right: P(pick the best model) against the validation size, ``n_val`` marked.
+    """
+    ax1, ax2 = fig.subplots(1, 2)
+    true_acc = np.asarray(true_acc)
+    for j, m in enumerate(np.argsort(true_acc)[::-1][:top]):
+        ax1.hist(draws[m], bins=np.linspace(0.4, 1.0, 31), alpha=0.5, color=CLASS_COLORS[j],
+                 label=f"true acc {true_acc[m]:.3f}")  # fmt: skip
+    ax1.set_xlabel(f"validation accuracy (n = {n_val})")
+    ax1.legend(fontsize=8)
+    ax1.set_title(f"the {top} best candidates")
+    ax2.plot(n_vals, p_best, "o-", c="k")
+    ax2.axvline(n_val, c="k", ls=":", lw=1)
+    ax2.set_xscale("log")
+    ax2.set_ylim(0, 1.05)
+    ax2.set_xlabel("validation size")
+    ax2.set_title("P(pick the best model)")
+    return fig
+
+
+def forbidden_border(pred, allowed) -> np.ndarray:
+    """Chapter 10: boolean (H, W) map of the pixels of label map ``pred`` that touch a
+    4-neighbour whose label ``allowed[k, l]`` forbids next to theirs."""
+    pred = np.asarray(pred)
+    forbid = ~np.asarray(allowed, dtype=bool)
+    bad = np.zeros(pred.shape, bool)
+    h = forbid[pred[:, :-1], pred[:, 1:]]
+    v = forbid[pred[:-1], pred[1:]]
+    bad[:, :-1] |= h
+    bad[:, 1:] |= h
+    bad[:-1] |= v
+    bad[1:] |= v
+    return bad
+
+
+def segmentation_row(axes, image, mask, preds: dict, allowed, *, n_forbidden=None, n_labels=5):
+    """Chapter 10: image, true label map, then each prediction of ``preds`` (name -> (H, W)
+    labels) with its pixels on a forbidden border (:func:`forbidden_border`) in red;
+    ``n_forbidden`` (name -> count, e.g. from ``papers.forbidden_adjacencies``) goes in the
+    titles."""
+    axes[0].imshow(image, cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title("image")
+    axes[1].imshow(mask, cmap="viridis", vmin=0, vmax=n_labels - 1)
+    axes[1].set_title("truth")
+    for ax, (name, pred) in zip(axes[2:], preds.items(), strict=True):
+        ax.imshow(pred, cmap="viridis", vmin=0, vmax=n_labels - 1)
+        yy, xx = np.nonzero(forbidden_border(pred, allowed))
+        ax.scatter(xx, yy, s=6, c="red", marker="s")
+        count = "" if n_forbidden is None else f"\n{n_forbidden[name]} forbidden pairs"
+        ax.set_title(name.split(" (")[0] + count, fontsize=9)
+    for ax in axes:
+        ax.axis("off")
+    return axes
+
+
+def segmentation_strip(images, masks, segs: dict, allowed, cases, *, n_forbidden=None, size=2.0):
+    """Chapter 10: :func:`segmentation_row` for each test image of ``cases``, one row each
+    (``segs``: name -> (N, H, W) predictions; ``n_forbidden``: name -> (N,) counts)."""
+    cases = list(cases)
+    fig, axes = figure(2 + len(segs), len(cases), size=size)
+    for row, i in zip(axes.reshape(len(cases), -1), cases, strict=True):
+        counts = None if n_forbidden is None else {k: int(v[i]) for k, v in n_forbidden.items()}
+        preds = {k: v[i] for k, v in segs.items()}
+        segmentation_row(row, images[i, 0], masks[i], preds, allowed, n_forbidden=counts)
+    return fig

@@ -394,3 +394,54 @@ def cam_explorer(maps, images, masks, boxes, *, class_names=None):
     widget.ui.children = (*widget.ui.children, label)
     widget.label = label
     return widget
+
+
+def selection_explorer(correct, n_vals=(10, 20, 50, 100, 200, 400), *, value=20, n_draws=2000,
+                       seed=0):  # fmt: skip
+    """Chapter 09: a slider over the validation size n_val -> ``plot.validation_noise``.
+
+    ``correct`` (M candidate models, n held-out examples) says which example each model gets
+    right. The validation accuracies are :func:`course_lib.evaluation.validation_draws` and
+    P(pick the best) is :func:`course_lib.evaluation.selection_noise`, both with ``seed``:
+    the numbers the chapter prints. Nothing is trained; draws are cached per ``n_val``.
+    """
+    import numpy as np
+
+    from course_lib.evaluation import selection_noise, validation_draws
+
+    n_vals = list(n_vals)
+    true_acc = np.asarray(correct, dtype=bool).mean(1)
+    p_best = [selection_noise(correct, n, n_draws, seed)["p_best"] for n in n_vals]
+    slider = W.SelectionSlider(options=n_vals, value=value, description="n_val")
+
+    @lru_cache(maxsize=32)
+    def draws(n_val):
+        return validation_draws(correct, n_val, n_draws, seed)
+
+    def draw(fig, n_val):
+        plot.validation_noise(fig, true_acc, draws(n_val), n_val, n_vals, p_best)
+
+    widget = InteractiveFigure(draw, {"n_val": slider}, figsize=(8.0, 3.2))
+    widget.slider = slider
+    return widget
+
+
+def nonadj_explorer(images, masks, segs: dict, allowed, *, n_forbidden=None):
+    """Chapter 10: a slider over the test images -> ``plot.segmentation_row``.
+
+    ``segs`` maps a training variant to its predicted test label maps (N, H, W), as recorded by
+    ``experiments.ch10_medical_papers.nonadj`` (``"segmentation"``); ``n_forbidden`` maps it to
+    the forbidden pairs per image. Nothing is recomputed by a network.
+    """
+    slider = W.IntSlider(value=0, min=0, max=len(masks) - 1, description="test image")
+
+    def draw(fig, case):
+        axes = fig.subplots(1, 2 + len(segs))
+        counts = None if n_forbidden is None else {k: int(v[case]) for k, v in n_forbidden.items()}
+        preds = {k: v[case] for k, v in segs.items()}
+        plot.segmentation_row(axes, images[case, 0], masks[case], preds, allowed,
+                              n_forbidden=counts)  # fmt: skip
+
+    widget = InteractiveFigure(draw, {"case": slider}, figsize=(2.1 * (2 + len(segs)), 2.6))
+    widget.slider = slider
+    return widget

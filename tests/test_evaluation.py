@@ -11,6 +11,7 @@ from course_lib.evaluation import (
     selection_noise,
     summarize,
     tune_supervised,
+    validation_draws,
 )
 from course_lib.methods import PseudoLabel, Supervised
 
@@ -154,3 +155,33 @@ def test_selection_noise_extremes_and_binomial():
         selection_noise(coin, 30000)
     with pytest.raises(ValueError, match="correct"):
         selection_noise(coin[:1], 10)
+
+
+def test_validation_draws_share_the_examples_between_models():
+    rng = np.random.default_rng(0)
+    a = rng.random(60) < 0.7
+    correct = np.stack([a, ~a, a])  # model 1 is right exactly where model 0 is wrong
+    val = validation_draws(correct, 12, n_draws=200, seed=3)
+    assert val.shape == (3, 200)
+    # the same 12 examples for every model: accuracies of models 0 and 1 add up to 1 per draw
+    np.testing.assert_allclose(val[0] + val[1], 1.0)
+    np.testing.assert_array_equal(val[0], val[2])
+    np.testing.assert_allclose(val * 12, np.round(val * 12))  # multiples of 1 / n_val
+    assert val[0].std() > 0  # different examples from draw to draw
+    np.testing.assert_array_equal(val, validation_draws(correct, 12, n_draws=200, seed=3))
+    # without replacement: n_val = n gives every model its true accuracy in every draw
+    np.testing.assert_allclose(validation_draws(correct, 60, n_draws=5), correct.mean(1)[:, None])
+    with pytest.raises(ValueError, match="n_val"):
+        validation_draws(correct, 61)
+
+
+def test_selection_noise_summarises_validation_draws():
+    rng = np.random.default_rng(1)
+    correct = rng.random((4, 300)) < np.array([[0.80], [0.82], [0.78], [0.81]])
+    val = validation_draws(correct, 30, n_draws=500, seed=2)
+    out = selection_noise(correct, 30, n_draws=500, seed=2)
+    top = val == val.max(0, keepdims=True)
+    best = np.argmax(correct.mean(1))
+    expected = np.mean(top[best] / top.sum(0))  # ties share the pick
+    assert out["p_best"] == pytest.approx(expected)
+    assert out["sd"] == pytest.approx(val.std(1).mean())
