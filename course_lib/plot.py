@@ -189,6 +189,42 @@ def learning_curve(
     return ax
 
 
+def pseudo_label_thresholds(
+    histories: dict, tau, X, y, *, curves=None, fig: Figure | None = None
+) -> Figure:
+    """Chapter 05's confirmation-bias figure for the run at threshold ``tau``.
+
+    ``histories``: ``{tau: History}`` recorded with a grid (``None``: the supervised run). Left:
+    the final boundary; middle: the mask rate and the accuracy of the kept pseudo-labels during
+    training; right: the test accuracy of every threshold (``tau`` in bold, supervised dashed).
+    Draws on ``fig`` (a new one if ``None``) and returns it.
+    """
+    with plt.rc_context(STYLE):
+        fig = fig if fig is not None else Figure(figsize=(10, 3.3), layout="constrained")
+        h = histories[tau]
+        ax1, ax2, ax3 = fig.subplots(1, 3)
+        decision_boundary(X, y, probs=h.snapshots[-1], grid=h.grid, ax=ax1, curves=curves)
+        ax1.set_title(f"tau = {tau}: test {h.last('eval_acc'):.1%}")
+        step = h["step"][1:]
+        ax2.plot(step, h["mask_rate"][1:], label="mask rate")
+        kept_acc = h["mask_correct"][1:] / np.maximum(h["mask_rate"][1:], 1e-9)
+        ax2.plot(step, kept_acc, label="accuracy of kept")
+        ax2.set_ylim(0, 1.05)
+        ax2.set_xlabel("step")
+        ax2.legend(loc="lower right")
+        ax2.set_title("pseudo-labels during training")
+        for t, run in histories.items():
+            if t is not None:
+                ax3.plot(run["step"], run["eval_acc"], lw=2.5 if t == tau else 1, label=f"tau {t}")
+        if None in histories:
+            sup = histories[None]
+            ax3.plot(sup["step"], sup["eval_acc"], "k--", label="supervised")
+        ax3.set_xlabel("step")
+        ax3.set_title("test accuracy")
+        ax3.legend(fontsize=7)
+    return fig
+
+
 def graph_edges(ax: Axes, X, W, *, color: str = "#555555", max_width: float = 1.5) -> Axes:
     """Draw the edges of a weighted graph ``W`` (dense or scipy sparse, symmetric) on 2-D points.
 
@@ -215,6 +251,68 @@ def graph_edges(ax: Axes, X, W, *, color: str = "#555555", max_width: float = 1.
     return ax
 
 
+def sharpen_bars(ax, p, q, T: float) -> None:
+    """Chapter 06: a guess ``p`` beside ``q = Sharpen(p, T)``, with both entropies."""
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    k = np.arange(len(p))
+
+    def entropy(v):
+        return float(-(v * np.log(np.clip(v, 1e-12, None))).sum())
+
+    ax.bar(k - 0.2, p, 0.4, label="guess p", color=UNLABELED_COLOR)
+    ax.bar(k + 0.2, q, 0.4, label=f"Sharpen(p, T={T:g})", color=CLASS_COLORS[1])
+    ax.set_title(f"entropy {entropy(p):.2f} -> {entropy(q):.2f} nats")
+    ax.set_xlabel("class")
+    ax.legend()
+
+
+def mixup_panel(fig: Figure, x1, x2, x_mixed, p_mixed, lam: float, names=("x1", "x2")) -> None:
+    """Chapter 06: two images, their MixUp (``lam' = max(lam, 1 - lam)``), the mixed target."""
+    axes = fig.subplots(1, 4, width_ratios=[1, 1, 1, 1.6])
+    lam_p = max(lam, 1 - lam)
+    for ax, img, title in zip(
+        axes[:3], (x1, x2, x_mixed), (*names, f"mixed, λ'={lam_p:.2f}"), strict=True
+    ):
+        ax.imshow(np.asarray(img).reshape(np.shape(img)[-2:]), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(title)
+        ax.axis("off")
+    p_mixed = np.asarray(p_mixed, dtype=float).ravel()
+    axes[3].bar(range(len(p_mixed)), p_mixed)
+    axes[3].set_title("mixed target p'")
+    axes[3].set_xticks(range(len(p_mixed)))
+
+
+def fixmatch_threshold(fig: Figure, steps, snapshots, truth, tau: float) -> None:
+    """Chapter 06: what threshold ``tau`` would keep of a recorded FixMatch run.
+
+    ``snapshots`` are the predicted probabilities (n_unlabeled, classes) on the unlabeled images
+    at ``steps``; ``truth`` their true labels (used only to score). Left: mask rate, accuracy of
+    the kept pseudo-labels and of all guesses over training; right: histogram of the final
+    confidences, correct and wrong, with ``tau`` marked.
+    """
+    probs = np.stack([np.asarray(s) for s in snapshots])  # (records, n, classes)
+    conf = probs.max(2)
+    correct = probs.argmax(2) == np.asarray(truth)[None]
+    mask = conf >= tau
+    kept = mask.sum(1)
+    kept_acc = np.where(kept > 0, (mask & correct).sum(1) / np.maximum(kept, 1), np.nan)
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.plot(steps, mask.mean(1), label="mask rate")
+    ax1.plot(steps, kept_acc, label="accuracy of kept pseudo-labels")
+    ax1.plot(steps, correct.mean(1), ":", c="k", label="accuracy of all guesses")
+    ax1.set_ylim(0, 1.02)
+    ax1.set_xlabel("step")
+    ax1.legend(loc="lower right", fontsize=8)
+    ax1.set_title(f"tau = {tau:.2f}")
+    colors = [CLASS_COLORS[2], CLASS_COLORS[0]]
+    ax2.hist([conf[-1][correct[-1]], conf[-1][~correct[-1]]], bins=20, range=(0, 1),
+             stacked=True, label=["correct", "wrong"], color=colors)  # fmt: skip
+    ax2.axvline(tau, c="k", ls="--")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("confidence max q at the end")
+    ax2.legend(loc="upper left")
+
+
 def label_overlay(ax, image, labels, mask=None, boxes=None, title=""):
     """Chapter 08: a grey image with a label map on top (foreground red, ignore (-1) yellow),
     the true mask's outline in cyan and the boxes ``(r0, c0, r1, c1)`` in white."""
@@ -232,6 +330,151 @@ def label_overlay(ax, image, labels, mask=None, boxes=None, title=""):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=9)
+
+
+def rounds_frame(fig: Figure, rounds, images, masks, boxes, stage: int, *, show=(0, 1, 2)):
+    """Chapter 08: one stage of recursive training (``box2mask.Rounds``) — the frame of
+    ``widgets.rounds_player``.
+
+    Stage 0 shows the round-0 labels of the images ``show``, stage r the denoised predictions of
+    round r (the labels of round r + 1); right: Dice of the training labels per stage and the test
+    Dice of each round's network. Returns the labels' Dice per stage.
+    """
+    from course_lib import metrics
+
+    stages = [rounds.labels[0], *rounds.pseudo]
+    axes = fig.subplots(1, len(show) + 1, width_ratios=[1] * len(show) + [1.4])
+    lab = stages[stage]
+    for ax, i in zip(axes[:-1], show, strict=True):
+        d = metrics.dice(masks[i], lab[i] == 1)
+        label_overlay(ax, images[i, 0], lab[i], masks[i], boxes[i], f"image {i}: Dice {d:.2f}")
+    ax = axes[-1]
+    dice_lab = [float(metrics.dice(masks, s == 1, per_image=True).mean()) for s in stages]
+    ax.plot(range(len(stages)), dice_lab, "o-", label="training labels vs truth")
+    if rounds.eval_dice:
+        ax.plot(range(1, len(stages)), rounds.eval_dice, "s-", label="network, test images")
+    ax.axvline(stage, c="k", lw=1, ls=":")
+    ax.set_xlabel("round (0 = box labels)")
+    ax.set_ylabel("Dice")
+    ax.set_xticks(range(len(stages)))
+    ax.legend(loc="lower right")
+    return dice_lab
+
+
+def rounds_strip(rounds, images, masks, boxes, *, show=(3, 5), size: float = 1.9) -> Figure:
+    """Chapter 08: the static twin of ``widgets.rounds_player`` — every stage of recursive
+    training (columns: round-0 labels, then the denoised predictions of each round) for the
+    images ``show`` (rows), each titled with its Dice against the true mask."""
+    from course_lib import metrics
+
+    stages = [rounds.labels[0], *rounds.pseudo]
+    fig, axes = figure(len(stages), len(show), size=size)
+    for row, i in enumerate(show):
+        for col, lab in enumerate(stages):
+            d = metrics.dice(masks[i], lab[i] == 1)
+            what = "round-0 labels" if col == 0 else f"after round {col}"
+            title = f"{what}: {d:.2f}" if row == 0 else f"{d:.2f}"
+            label_overlay(axes[row * len(stages) + col], images[i, 0], lab[i], masks[i],
+                          boxes[i], title)  # fmt: skip
+    return fig
+
+
+def xray_grid(images, labels, *, marked=None, probs=None, ncols: int = 8, size: float = 1.3):
+    """Chest X-rays (n, 28, 28) in a grid, titled by class; ``marked`` (bool per image) frames
+    the labelled ones in their class colour, ``probs`` adds P(pneumonia) under each image."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    n = len(images)
+    nrows = -(-n // ncols)
+    fig, axes = figure(ncols, nrows, size=size)
+    names = ("normal", "pneumonia")
+    for i, ax in enumerate(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= n:
+            ax.axis("off")
+            continue
+        ax.imshow(images[i], cmap="gray", vmin=0, vmax=1)
+        ax.set_title(names[int(labels[i])], fontsize=8, color=CLASS_COLORS[int(labels[i])])
+        is_marked = marked is not None and bool(marked[i])
+        for spine in ax.spines.values():
+            spine.set_visible(is_marked)
+            spine.set_color(CLASS_COLORS[int(labels[i])])
+            spine.set_linewidth(3)
+        if probs is not None:
+            ax.set_xlabel(f"p = {probs[i]:.2f}", fontsize=8)
+    return fig
+
+
+def cam_grid(images, maps, labels, probs, *, titles=("CAM", "Grad-CAM"), size: float = 1.5):
+    """One column per X-ray: the image, then each map of ``maps`` (a sequence of (n, 28, 28)
+    arrays) over it in ``jet`` at half opacity, each map scaled to its own maximum."""
+    images = np.asarray(images)
+    n = len(images)
+    fig, axes = figure(n, 1 + len(maps), size=size)
+    axes = axes.reshape(1 + len(maps), n)
+    names = ("normal", "pneumonia")
+    for j in range(n):
+        axes[0, j].imshow(images[j], cmap="gray", vmin=0, vmax=1)
+        axes[0, j].set_title(f"{names[int(labels[j])]}\np={probs[j]:.2f}", fontsize=8)
+        for r, m in enumerate(maps, start=1):
+            v = np.asarray(m[j], dtype=float)
+            v = (v - v.min()) / (v.max() - v.min() + 1e-8)
+            axes[r, j].imshow(images[j], cmap="gray", vmin=0, vmax=1)
+            axes[r, j].imshow(v, cmap="jet", alpha=0.5, vmin=0, vmax=1)
+    for r, ax_row in enumerate(axes):
+        for ax in ax_row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        ax_row[0].set_ylabel(("image", *titles)[r], fontsize=9)
+    return fig
+
+
+def labels_sweep(records, *, value: str = "auc", reference: str = "full", size: float = 4.2):
+    """Chapter 09: ``value`` against labels per class, one line (mean) per method with every
+    label draw as a dot; the ``reference`` method (all labels) as a dashed horizontal line."""
+    fig, axes = figure(1, 1, size=size)
+    ax = axes[0]
+    few = [r for r in records if r["method"] != reference]
+    ks = sorted({r["per_class"] for r in few})
+    for i, m in enumerate(dict.fromkeys(r["method"] for r in few)):
+        color = CLASS_COLORS[i % len(CLASS_COLORS)]
+        means = []
+        for k in ks:
+            v = [r[value] for r in few if r["method"] == m and r["per_class"] == k]
+            ax.scatter([k] * len(v), v, s=12, color=color, alpha=0.5)
+            means.append(np.mean(v) if v else np.nan)
+        ax.plot(ks, means, "-o", color=color, label=m, ms=4)
+    ref = [r[value] for r in records if r["method"] == reference]
+    if ref:
+        ax.axhline(np.mean(ref), color="k", ls="--", lw=1, label=f"{reference} (all labels)")
+    ax.set_xscale("log")
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.set_xlabel("labelled X-rays per class")
+    ax.set_ylabel(f"test {value}" if not value.startswith("val") else value)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def val_vs_test(records, *, size: float = 3.6):
+    """Validation AUC against test AUC, one dot per fit, with the line val = test: dots above
+    the line are fits that look better on validation than they are on test."""
+    fig, axes = figure(1, 1, size=size)
+    ax = axes[0]
+    for i, m in enumerate(dict.fromkeys(r["method"] for r in records)):
+        mine = [r for r in records if r["method"] == m]
+        ax.scatter(
+            [r["auc"] for r in mine],
+            [r["val_auc"] for r in mine],
+            s=14,
+            label=m,
+            color=CLASS_COLORS[i % len(CLASS_COLORS)],
+        )
+    lo = min(min(r["auc"], r["val_auc"]) for r in records) - 0.01
+    ax.plot([lo, 1], [lo, 1], "k:", lw=1)
+    ax.set_xlabel("test AUC")
+    ax.set_ylabel("validation AUC")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
 
 
 def runs_vs(

@@ -98,3 +98,43 @@ def test_uint8_images_are_scaled_even_when_dark(tmp_path):
     dark = np.ones((2, 4, 4), np.uint8)  # max 1 but uint8: 1/255, not 1.0
     X, _ = load_medmnist(_write(tmp_path / "d.npz", val_images=dark))["val"]
     np.testing.assert_allclose(X, 1 / 255)
+
+
+# --- the experiments (tiny settings: the numbers live in the benchmark) -----------------------
+def test_ssl_xrays_records_are_deterministic_and_share_the_label_draw(monkeypatch):
+    from course_lib.experiments import xrays as ex
+
+    tiny = ex.XraySettings(
+        methods=("supervised", "fixmatch", "full"), widths=(4, 8), steps=3, full_steps=3, mu=1
+    )
+    seen = []
+    real_fit = ex.fit
+    monkeypatch.setattr(
+        ex, "fit", lambda net, m, X, y, **kw: seen.append(y) or real_fit(net, m, X, y, **kw)
+    )
+    a = ex.ssl_xrays(tiny, seed=3, device="cpu")
+    b = ex.ssl_xrays(tiny, seed=3, device="cpu")
+    assert [r["method"] for r in a] == ["supervised", "fixmatch", "full"]
+    for ra, rb in zip(a, b, strict=True):
+        assert {k: v for k, v in ra.items() if k != "seconds"} == {
+            k: v for k, v in rb.items() if k != "seconds"
+        }
+        assert 0.0 <= ra["auc"] <= 1.0 and 0.0 <= ra["balanced_accuracy"] <= 1.0
+    np.testing.assert_array_equal(seen[0], seen[1])  # supervised and FixMatch: same 20 labels
+    assert (seen[0] != -1).sum() == 20 and (seen[2] != -1).all()  # full: every label
+    assert a[0]["per_class"] == 10 and a[2]["per_class"] == "all"
+
+
+def test_settings_reject_unknown_methods():
+    from course_lib.experiments.xrays import XraySettings
+
+    with pytest.raises(ValueError, match="unknown"):
+        XraySettings(methods=("supervised", "fixmatchh"))
+
+
+def test_xray_cams_returns_maps_of_the_images():
+    from course_lib.experiments.xrays import CamSettings, XraySettings, xray_cams
+
+    out = xray_cams(CamSettings(n_images=4, xray=XraySettings(widths=(4, 8), full_steps=3)))
+    assert out["images"].shape == out["cam"].shape == out["grad_cam"].shape == (4, 28, 28)
+    assert list(out["labels"]) == [0, 0, 1, 1] and out["p_pneumonia"].shape == (4,)
