@@ -260,6 +260,29 @@ def method_explorer(runs, X, y, *, curves=None, keys=("eval_acc",)):
     return widget
 
 
+def threshold_explorer(histories, X, y, *, curves=None, value=None):
+    """Chapter 05: a slider over Pseudo-Label's confidence threshold tau.
+
+    ``histories``: ``{tau: History}`` recorded with a grid (``None``: the supervised run, drawn
+    as the dashed reference), e.g. ``experiments.ch05_pseudo_labeling.histories(records)``.
+    Each move redraws :func:`course_lib.plot.pseudo_label_thresholds`; nothing is trained.
+    """
+    taus = [t for t in histories if t is not None]
+    if not taus:
+        raise ValueError("histories holds no Pseudo-Label run (only tau None).")
+    if value is not None and value not in taus:
+        raise ValueError(f"value={value} is not one of the recorded thresholds {taus}.")
+    slider = W.SelectionSlider(options=taus, value=taus[len(taus) // 2] if value is None else value)
+    slider.description = "tau"
+
+    def draw(fig, tau):
+        plot.pseudo_label_thresholds(histories, tau, X, y, curves=curves, fig=fig)
+
+    widget = InteractiveFigure(draw, {"tau": slider}, figsize=(10, 3.3))
+    widget.slider = slider
+    return widget
+
+
 def rounds_player(rounds, images, masks, boxes, *, show=(0, 1, 2)):
     """Chapter 08: scrub the rounds of recursive training (``box2mask.recursive_training``).
 
