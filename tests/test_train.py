@@ -172,3 +172,84 @@ def test_sigmoid_rampup_endpoints():
     assert sigmoid_rampup(0.0) == pytest.approx(np.exp(-5))
     assert sigmoid_rampup(1.0) == 1.0
     assert sigmoid_rampup(2.0) == 1.0
+
+
+# --- the engine's other pieces: device(torch.device), evaluating, predict, run ----------------
+
+
+def test_device_accepts_a_torch_device_and_rejects_other_types(monkeypatch):
+    assert device(torch.device("cpu")) == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert device(torch.device("cuda", 0)).type == "cpu"  # falls back like "cuda:0"
+    assert any("not available" in str(w.message) for w in caught)
+    with pytest.raises(ValueError, match="prefer"):
+        device(0)
+
+
+def test_evaluating_restores_every_submodule_mode_also_after_an_error():
+    from course_lib.train import evaluating
+
+    model = MLP(2, 2, dropout=0.5).train()
+    frozen = [m for m in model.modules() if isinstance(m, torch.nn.Dropout)][0]
+    frozen.eval()  # a submodule deliberately in eval mode inside a training model
+    with evaluating(model):
+        assert not any(m.training for m in model.modules())
+    assert model.training and not frozen.training
+    with pytest.raises(RuntimeError, match="boom"), evaluating(model):
+        raise RuntimeError("boom")
+    assert model.training and not frozen.training
+    model.eval()
+    with evaluating(model):
+        pass
+    assert not model.training
+
+
+def test_predict_is_in_eval_mode_and_independent_of_the_batch_size():
+    from course_lib.train import predict, predict_proba
+
+    seed_everything(0)
+    model = MLP(2, 3, dropout=0.5).train()
+    X = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    p = predict_proba(model, X, batch_size=7)
+    np.testing.assert_allclose(p, predict_proba(model, X), rtol=1e-6)  # no dropout: eval mode
+    np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
+    assert model.training
+    labels = predict(model, X, forward=lambda x: model(x).argmax(1), batch_size=16)
+    np.testing.assert_array_equal(labels, p.argmax(1))
+
+
+def test_run_records_means_and_returns_a_history_with_a_cosine_schedule():
+    from course_lib.train import prepare, run
+
+    def train(cosine):
+        model = torch.nn.Linear(1, 1, bias=False)
+        assert prepare(model, seed=0, device="cpu") == torch.device("cpu")
+        weights = []
+
+        def step_loss(step):  # d loss / d w = 1: each Adam step moves w by the learning rate
+            return model.weight.sum(), {"t": float(step)}
+
+        h = run(
+            model,
+            step_loss,
+            10,
+            lr=0.1,
+            cosine=cosine,
+            record_every=5,
+            after_step=lambda step: weights.append(model.weight.item()),
+            progress=False,
+        )
+        return h, -np.diff(weights), model
+
+    h, moves, model = train(cosine=True)
+    assert h.steps == [0, 5, 10]
+    np.testing.assert_array_equal(h["t"][1:], [2.0, 7.0])  # means of steps 0..4 and 5..9
+    lr = 0.1 * (1 + np.cos(np.pi * np.arange(1, 10) / 10)) / 2  # half cosine towards 0
+    np.testing.assert_allclose(moves, lr, rtol=1e-3)
+    assert h.seconds > 0 and not model.training
+    _, constant, _ = train(cosine=False)
+    np.testing.assert_allclose(constant, 0.1, rtol=1e-3)
+    with pytest.raises(ValueError, match="lr"):
+        run(model, lambda step: (model.weight.sum(), {}), 3, lr=0.0, progress=False)
