@@ -52,6 +52,58 @@ def test_rampup_values_at_start_and_end():
     assert rampup_weight(7.0, 0.0, 0.0) == 7.0
 
 
+def test_one_rampup_module_serves_every_method():
+    from course_lib.methods import EntropyMinimization, MixMatch, parts
+
+    assert rampup_weight is parts.rampup_weight  # the old import path is the same function
+    assert rampup_weight(75.0, 0.4, 0.1, shape="linear") == pytest.approx(75.0 * 0.25)
+    assert rampup_weight(75.0, 0.4, 0.9, shape="linear") == 75.0
+    with pytest.raises(ValueError, match="shape"):
+        rampup_weight(1.0, 0.3, 0.5, shape="cosine")
+    b = _batch(progress=0.1)
+    _, logs = EntropyMinimization(lambda_=2.0, rampup=0.4).loss(_linear(), b)
+    assert logs["w"] == rampup_weight(1.0, 0.4, b.progress)
+    _, logs = MixMatch(lambda_u=10.0, rampup=0.4, augment=lambda x: x).loss(_linear(), b)
+    assert logs["lambda_u"] == rampup_weight(10.0, 0.4, b.progress, shape="linear")
+
+
+# --- the EMA part ------------------------------------------------------------------------------
+def test_ema_warm_up_counts_optimiser_steps_from_zero():
+    from course_lib.methods.parts import ema_copy, ema_decay, ema_update
+
+    assert [ema_decay(0.9, t) for t in (0, 1, 3, 100)] == [0.0, 0.5, 0.75, 0.9]
+    seed_everything(0)
+    model = MLP(2, 2)
+    averaged = ema_copy(model)
+    assert not averaged.training and not any(p.requires_grad for p in averaged.parameters())
+    before = [p.clone() for p in averaged.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(-2.0)
+    ema_update(averaged, model, 0.9, 3)  # a_3 = min(0.9, 1 - 1/4) = 0.75
+    for a, b, m in zip(averaged.parameters(), before, model.parameters(), strict=True):
+        torch.testing.assert_close(a, 0.75 * b + 0.25 * m)
+
+
+def test_mean_teacher_and_fixmatch_average_with_the_same_ema():
+    from course_lib.methods import FixMatch
+
+    seed_everything(0)
+    student = MLP(2, 2)
+    mt, fm = MeanTeacher(alpha=0.95), FixMatch(ema_decay=0.95, weak=lambda x: x)
+    mt.setup(student, None)
+    fm.setup(student, TrainData(torch.zeros(4, 2), torch.zeros(4), 2, 10, 1))
+    for step in range(30):
+        with torch.no_grad():
+            for p in student.parameters():
+                p.add_(torch.randn_like(p))
+        mt.after_step(student, step)
+        fm.after_step(student, step)
+    teacher, averaged = mt.eval_model(student), fm.eval_model(student)
+    for a, b in zip(teacher.parameters(), averaged.parameters(), strict=True):
+        assert torch.equal(a, b)  # bit for bit: one update, one warm-up
+
+
 # --- Π-model ---------------------------------------------------------------------------------
 def test_pi_model_loss_matches_hand_computation():
     model, b = _linear(), _batch(progress=0.5)
