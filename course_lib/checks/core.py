@@ -22,6 +22,8 @@ through this module.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -51,13 +53,22 @@ class CheckFailed(AssertionError):
 
 @dataclass
 class CheckReport:
-    """What a passing check returns: the checker's name and the properties that held."""
+    """What a passing check returns: the checker's name and the properties that held.
+
+    The check has already printed its ✓ line; as the value of a notebook cell the report shows
+    nothing more (:meth:`_ipython_display_`), so a check cell's output is that one line. An
+    ``Out[]`` repr would be a second copy of it, and nbgrader reads a graded cell's ``Out[]`` as
+    partial credit ("cannot be converted to a float"). ``repr()`` is unchanged for code and tests.
+    """
 
     name: str
     passed: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return True
+
+    def _ipython_display_(self) -> None:
+        """IPython's hook: the object displays itself, here by showing nothing (no ``Out[]``)."""
 
     def __str__(self) -> str:
         return f"✓ {self.name}: all {len(self.passed)} checks passed ({', '.join(self.passed)})"
@@ -109,7 +120,10 @@ def run_checks(
     passed, failed = [], []
     for title, prop in properties:
         try:
-            prop(student)
+            # nbgrader scores a graded cell with any stderr output 0: the warnings (or prints to
+            # stderr) of the student's function go to stdout, where the student still sees them
+            with contextlib.redirect_stderr(sys.stdout):
+                prop(student)
         except _NotDone:
             raise CheckFailed(f"{name}: {NOT_IMPLEMENTED}") from None
         except _BadReturn as err:
