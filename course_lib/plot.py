@@ -332,6 +332,27 @@ def label_overlay(ax, image, labels, mask=None, boxes=None, title=""):
     ax.set_title(title, fontsize=9)
 
 
+def cam_box(ax, image, mask, box, *, cam_map=None, threshold=None, title=None) -> None:
+    """Chapter 07: a grey image with the lesion outline (cyan) and a box ``(r0, c0, r1, c1)``
+    (red); with ``cam_map``, the map on top and its ``threshold`` x max contour (white) — the
+    panels of ``widgets.cam_explorer`` and of the static strip under it."""
+    from matplotlib.patches import Rectangle
+
+    ax.imshow(image, cmap="gray")
+    if cam_map is not None:
+        ax.imshow(cam_map, cmap="jet", alpha=0.5)
+        if threshold is not None:
+            ax.contour(cam_map, levels=[threshold * cam_map.max()], colors="w", linewidths=0.7)
+    if np.asarray(mask).any():
+        ax.contour(np.asarray(mask) > 0, levels=[0.5], colors="c", linewidths=0.8)
+    r0, c0, r1, c1 = box
+    ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec="r", lw=1.2))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+
+
 def rounds_frame(fig: Figure, rounds, images, masks, boxes, stage: int, *, show=(0, 1, 2)):
     """Chapter 08: one stage of recursive training (``box2mask.Rounds``) — the frame of
     ``widgets.rounds_player``.

@@ -260,6 +260,67 @@ def method_explorer(runs, X, y, *, curves=None, keys=("eval_acc",)):
     return widget
 
 
+def sharpen_explorer(p, *, T: float = 0.5):
+    """Chapter 06: a temperature slider over MixMatch's ``Sharpen(p, T)`` of one guess ``p``
+    (drawn by :func:`course_lib.plot.sharpen_bars`)."""
+    import torch
+
+    from course_lib.methods.mixmatch import sharpen
+
+    p = torch.as_tensor(p, dtype=torch.float32)
+    slider = W.FloatSlider(value=T, min=0.05, max=2.0, step=0.05, description="T")
+
+    def draw(fig, T):
+        plot.sharpen_bars(fig.subplots(), p, sharpen(p, T), T)
+
+    widget = InteractiveFigure(draw, {"T": slider}, figsize=(5.5, 3.0))
+    widget.slider = slider
+    return widget
+
+
+def mixup_explorer(x1, c1: int, x2, c2: int, *, n_classes: int = 10, lam: float = 0.3):
+    """Chapter 06: a slider over MixUp's ``lam`` mixing image ``x1`` (class ``c1``) with ``x2``
+    (class ``c2``), as MixMatch does (drawn by :func:`course_lib.plot.mixup_panel`)."""
+    import torch
+
+    from course_lib.methods.mixmatch import mixup
+
+    x1, x2 = (
+        torch.as_tensor(x, dtype=torch.float32).reshape(1, 1, *x.shape[-2:]) for x in (x1, x2)
+    )
+    e1, e2 = torch.eye(n_classes)[[c1]], torch.eye(n_classes)[[c2]]
+    slider = W.FloatSlider(value=lam, min=0.0, max=1.0, step=0.05, description="λ")
+
+    def draw(fig, lam):
+        xm, pm = mixup(x1, e1, x2, e2, torch.tensor([lam]))
+        plot.mixup_panel(fig, x1, x2, xm, pm, lam, names=(f"x1 (a {c1})", f"x2 (a {c2})"))
+
+    widget = InteractiveFigure(draw, {"lam": slider}, figsize=(8.0, 2.4))
+    widget.slider = slider
+    return widget
+
+
+def tau_explorer(history, truth, *, tau: float = 0.95):
+    """Chapter 06: replay a recorded FixMatch run for any threshold ``tau`` (the first and only
+    slider): mask rate and accuracy of the kept pseudo-labels over training, and the final
+    confidences (drawn by :func:`course_lib.plot.fixmatch_threshold`). ``history`` must come from
+    ``fit(..., grid=X_unlabeled)``; ``truth`` are the true labels of those images."""
+    if not history.snapshots:
+        raise ValueError("history has no snapshots; train with fit(..., grid=X_unlabeled).")
+    if len(truth) != len(history.snapshots[0]):
+        raise ValueError(
+            f"truth has {len(truth)} labels, the snapshots {len(history.snapshots[0])} images."
+        )
+    slider = W.FloatSlider(value=tau, min=0.5, max=0.99, step=0.01, description="τ")
+
+    def draw(fig, tau):
+        plot.fixmatch_threshold(fig, history.steps, history.snapshots, truth, tau)
+
+    widget = InteractiveFigure(draw, {"tau": slider}, figsize=(9.0, 3.2))
+    widget.slider = slider
+    return widget
+
+
 def threshold_explorer(histories, X, y, *, curves=None, value=None):
     """Chapter 05: a slider over Pseudo-Label's confidence threshold tau.
 
@@ -290,30 +351,12 @@ def rounds_player(rounds, images, masks, boxes, *, show=(0, 1, 2)):
     denoised predictions of round r, i.e. the labels of round r + 1; the true outline is cyan.
     Right: Dice of the training labels and test Dice per round. Nothing is retrained.
     """
-    from course_lib import metrics
-
     stages = [rounds.labels[0], *rounds.pseudo]
     slider = W.IntSlider(value=0, min=0, max=len(stages) - 1, description="round")
     label = W.Label()
 
     def draw(fig, stage):
-        axes = fig.subplots(1, len(show) + 1, width_ratios=[1] * len(show) + [1.4])
-        lab = stages[stage]
-        for ax, i in zip(axes[:-1], show, strict=True):
-            d = metrics.dice(masks[i], lab[i] == 1)
-            plot.label_overlay(
-                ax, images[i, 0], lab[i], masks[i], boxes[i], f"image {i}: Dice {d:.2f}"
-            )
-        ax = axes[-1]
-        dice_lab = [metrics.dice(masks, s == 1, per_image=True).mean() for s in stages]
-        ax.plot(range(len(stages)), dice_lab, "o-", label="training labels vs truth")
-        if rounds.eval_dice:
-            ax.plot(range(1, len(stages)), rounds.eval_dice, "s-", label="network, test images")
-        ax.axvline(stage, c="k", lw=1, ls=":")
-        ax.set_xlabel("round (0 = box labels)")
-        ax.set_ylabel("Dice")
-        ax.set_xticks(range(len(stages)))
-        ax.legend(loc="lower right")
+        dice_lab = plot.rounds_frame(fig, rounds, images, masks, boxes, stage, show=show)
         what = "round-0 labels" if stage == 0 else f"labels after round {stage}"
         label.value = f"{what}: mean Dice of the training labels {dice_lab[stage]:.3f}"
 
@@ -370,7 +413,6 @@ def cam_explorer(maps, images, masks, boxes, *, class_names=None):
     the map at ``threshold`` x its maximum; nothing is recomputed by the network.
     """
     import numpy as np
-    from matplotlib.patches import Rectangle
 
     from course_lib import metrics
     from course_lib.weak.cam import map_to_box
@@ -390,19 +432,8 @@ def cam_explorer(maps, images, masks, boxes, *, class_names=None):
         m = maps[cls][index]
         box = map_to_box(m, threshold)
         iou = float(metrics.best_box_iou(box[None], [boxes[index]])[0])
-        for ax, show in zip(axes, ("image", "map"), strict=True):
-            ax.imshow(images[index, 0], cmap="gray")
-            if show == "map":
-                ax.imshow(m, cmap="jet", alpha=0.5)
-                ax.contour(m, levels=[threshold * m.max()], colors="w", linewidths=0.7)
-            if masks[index].any():
-                ax.contour(masks[index] > 0, levels=[0.5], colors="c", linewidths=0.8)
-            r0, c0, r1, c1 = box
-            ax.add_patch(
-                Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec="r", lw=1.2)
-            )
-            ax.set_xticks([])
-            ax.set_yticks([])
+        plot.cam_box(axes[0], images[index, 0], masks[index], box)
+        plot.cam_box(axes[1], images[index, 0], masks[index], box, cam_map=m, threshold=threshold)
         axes[0].set_title("image, lesion outline (cyan), box (red)", fontsize=9)
         axes[1].set_title(f"map of {names[cls]}, threshold {threshold:.0%}", fontsize=9)
         label.value = (
