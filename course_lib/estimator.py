@@ -27,7 +27,8 @@ class SSLClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     method : Method, default Supervised()
-        The training objective (copied at fit time; the instance you pass is not modified).
+        The training objective. ``fit`` trains a deep copy (kept as ``method_``), so the instance
+        you pass keeps no per-run state and one estimator can be fitted, cloned and refitted.
     model : str or callable, default "mlp"
         A name from ``course_lib.models.MODELS`` or ``factory(input_shape, n_classes, **kw)``.
     model_params : dict, optional
@@ -36,7 +37,7 @@ class SSLClassifier(ClassifierMixin, BaseEstimator):
         Passed to ``course_lib.train.fit``.
     random_state : int
         Seeds the network's initialisation and the whole training run.
-    device : str, optional
+    device : str or torch.device, optional
         Default ``course_lib.device()``.
     progress : bool
         Show a progress bar while fitting.
@@ -45,8 +46,11 @@ class SSLClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : array
         The labeled classes seen in ``fit`` (``-1`` excluded).
+    method_ : Method
+        The trained copy of ``method`` (with its per-run state, e.g. Mean Teacher's teacher).
     model_ : nn.Module
-        The trained network used for prediction (the teacher for Mean Teacher).
+        The trained network used for prediction (the teacher for Mean Teacher), in evaluation
+        mode.
     history_ : History
         The training log.
     """
