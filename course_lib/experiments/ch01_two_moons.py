@@ -11,15 +11,19 @@ same label draw per seed as every other chapter).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib import plot, seed_everything
 from course_lib.data import two_moons
 from course_lib.estimator import SSLClassifier
 from course_lib.evaluation import compare
+from course_lib.models import MLP
+from course_lib.train import fit
 
-__all__ = ["BENCH", "NOTEBOOK", "Settings", "moons_task", "run"]
+__all__ = ["BENCH", "NOTEBOOK", "Settings", "fit_mlp", "moons_task", "run"]
 
 TRAIN_SEED, TEST_SEED, VALIDATION_SEED = 0, 1, 2
 
@@ -35,6 +39,57 @@ def moons_task(
     X, y_true = two_moons(n, noise, seed=TRAIN_SEED)
     X_eval, y_eval = two_moons(n, noise, seed=VALIDATION_SEED if validation else TEST_SEED)
     return X, y_true, X_eval, y_eval
+
+
+def fit_mlp(
+    method,
+    X,
+    y,
+    X_eval,
+    y_eval,
+    *,
+    steps: int,
+    seed: int = 0,
+    dropout: float = 0.0,
+    record_every: int | None = None,
+    grid: int = 60,
+    device=None,
+    **fit_kw,
+) -> dict:
+    """One fit of ``method`` on a fresh ``MLP(2, 2)`` (seeded with ``seed``), scored on
+    ``X_eval``: the training run of the two-moons chapters 03-05.
+
+    ``record_every`` records the boundary on a ``grid`` x ``grid`` grid that often (for the
+    figures and widgets); ``None`` records only the end. ``fit_kw`` go to ``train.fit``
+    (``lr``, ``batch_size``). Returns ``{"accuracy", "seconds", "history", "model"}``, where
+    ``model`` is the network the method evaluates (Mean Teacher: its teacher is
+    ``method.teacher``; ``model`` is the student).
+    """
+    record = record_every is not None
+    seed_everything(seed)
+    model = MLP(2, 2, dropout=dropout)
+    start = time.perf_counter()
+    history = fit(
+        model,
+        method,
+        X,
+        y,
+        steps=steps,
+        seed=seed,
+        device=device,
+        record_every=record_every if record else steps,
+        grid=plot.make_grid(X, grid) if record else None,
+        X_eval=X_eval,
+        y_eval=y_eval,
+        progress=False,
+        **fit_kw,
+    )
+    return {
+        "accuracy": history.last("eval_acc"),
+        "seconds": time.perf_counter() - start,
+        "history": history,
+        "model": model,
+    }
 
 
 @dataclass(frozen=True)

@@ -24,17 +24,15 @@ and 3.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
-from course_lib import plot, seed_everything
-from course_lib.experiments.ch01_two_moons import moons_task
+from course_lib.data import split_labeled
+from course_lib.experiments.ch01_two_moons import fit_mlp, moons_task
 from course_lib.methods import VAT, MeanTeacher, PiModel, Supervised, TemporalEnsembling
-from course_lib.models import MLP
-from course_lib.train import fit, predict_proba
+from course_lib.train import predict_proba
 
 __all__ = [
     "BENCH",
@@ -106,41 +104,18 @@ VALIDATION = replace(BENCH, validation=True)
 
 def _train(name: str, method, settings: Settings, seed: int, device=None) -> dict:
     """One recorded fit of ``method`` (called ``name``) on the moons with the seed's labels."""
-    from course_lib.data import split_labeled
-
     X, y_true, X_eval, y_eval = moons_task(validation=settings.validation)
     y = split_labeled(y_true, settings.per_class, seed=seed)
     steps = settings.baseline_steps if isinstance(method, Supervised) else settings.steps
-    record = settings.record_every is not None
-    seed_everything(seed)
-    model = MLP(2, 2, dropout=DROPOUT.get(name, 0.0))
-    start = time.perf_counter()
-    history = fit(
-        model,
-        method,
-        X,
-        y,
-        steps=steps,
-        lr=settings.lr,
-        batch_size=settings.batch_size,
-        seed=seed,
-        device=device,
-        record_every=settings.record_every if record else steps,
-        grid=plot.make_grid(X, settings.grid) if record else None,
-        X_eval=X_eval,
-        y_eval=y_eval,
-        progress=False,
-    )
-    return {
-        "method": name,
-        "seed": int(seed),
-        "steps": steps,
-        "accuracy": history.last("eval_acc"),
-        "seconds": time.perf_counter() - start,
-        "history": history,  # the recorded run, for the figures and the widget
-        "model": model,  # the trained network (Mean Teacher: the student)
-        "trained": method,  # the method after training (Mean Teacher: .teacher)
-    }
+    out = fit_mlp(
+        method, X, y, X_eval, y_eval,
+        steps=steps, seed=seed, dropout=DROPOUT.get(name, 0.0),
+        record_every=settings.record_every, grid=settings.grid, device=device,
+        lr=settings.lr, batch_size=settings.batch_size,
+    )  # fmt: skip
+    # "model": the trained network (Mean Teacher: the student); "trained": the method after
+    # training (Mean Teacher: .teacher)
+    return {"method": name, "seed": int(seed), "steps": steps, **out, "trained": method}
 
 
 def run(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> list[dict]:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib import plot, seed_everything
+from course_lib import seed_everything
 from course_lib.data import digits, split_labeled
-from course_lib.experiments.ch01_two_moons import moons_task
+from course_lib.experiments.ch01_two_moons import fit_mlp, moons_task
 from course_lib.methods import (
     VAT,
     ConfidencePenalty,
@@ -107,42 +107,17 @@ def run(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> list[di
     plus ``"history"`` and ``"model"``; accuracy on the test moons."""
     X, y_true, X_test, y_test = moons_task()
     y = split_labeled(y_true, settings.per_class, seed=seed)
-    record = settings.record_every is not None
     records = []
     for name in settings.methods:
         method = METHODS[name]()
-        seed_everything(seed)
-        model = MLP(2, 2)
-        start = time.perf_counter()
-        history = fit(
-            model,
-            method,
-            X,
-            y,
-            steps=settings.steps,
-            lr=settings.lr,
-            batch_size=settings.batch_size,
-            seed=seed,
-            device=device,
-            record_every=settings.record_every if record else settings.steps,
-            grid=plot.make_grid(X, settings.grid) if record else None,
-            X_eval=X_test,
-            y_eval=y_test,
-            progress=False,
-        )
-        seconds = time.perf_counter() - start
-        net = method.eval_model(model)
-        records.append(
-            {
-                "method": name,
-                "seed": int(seed),
-                "accuracy": history.last("eval_acc"),
-                "near_boundary": near_boundary(net, X),
-                "seconds": seconds,
-                "history": history,
-                "model": net,
-            }
-        )
+        out = fit_mlp(
+            method, X, y, X_test, y_test,
+            steps=settings.steps, seed=seed, record_every=settings.record_every,
+            grid=settings.grid, device=device, lr=settings.lr, batch_size=settings.batch_size,
+        )  # fmt: skip
+        net = method.eval_model(out["model"])
+        out |= {"model": net, "near_boundary": near_boundary(net, X)}
+        records.append({"method": name, "seed": int(seed), **out})
     return records
 
 

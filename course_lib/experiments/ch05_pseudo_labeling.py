@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib import augment, plot, seed_everything
+from course_lib import augment
 from course_lib.data import digits, split_labeled, two_moons
 from course_lib.estimator import SSLClassifier
+from course_lib.experiments.ch01_two_moons import fit_mlp
 from course_lib.methods import PseudoLabel, Supervised
 from course_lib.methods.multi_transform import multi_transform_labels, multi_transform_predict
-from course_lib.models import MLP
-from course_lib.train import fit, predict_proba
+from course_lib.train import predict_proba
 
 __all__ = [
     "BENCH",
@@ -89,10 +89,8 @@ def thresholds(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> 
     X, y_true, X_test, y_test = moons(settings)
     label_seed = seed if settings.label_seed is None else settings.label_seed
     y = split_labeled(y_true, settings.per_class, seed=label_seed)
-    grid = plot.make_grid(X, settings.grid)
     records = []
     for tau in (*settings.taus, None):
-        seed_everything(seed)
         method = (
             Supervised()
             if tau is None
@@ -104,24 +102,13 @@ def thresholds(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> 
                 y_monitor=y_true,
             )
         )
-        net = MLP(2, 2)
-        start = time.perf_counter()
-        h = fit(
-            net,
-            method,
-            X,
-            y,
-            steps=settings.steps,
-            record_every=settings.record_every,
-            grid=grid,
-            X_eval=X_test,
-            y_eval=y_test,
-            seed=seed,
-            device=device,
-            progress=False,
-        )
-        seconds = time.perf_counter() - start
-        p = predict_proba(net, X_test)
+        out = fit_mlp(
+            method, X, y, X_test, y_test,
+            steps=settings.steps, seed=seed, record_every=settings.record_every,
+            grid=settings.grid, device=device,
+        )  # fmt: skip
+        h = out["history"]
+        p = predict_proba(out["model"], X_test)
         wrong = p.argmax(1) != y_test
         records.append(
             {
@@ -131,7 +118,7 @@ def thresholds(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> 
                 "accuracy": h.last("eval_acc"),
                 "mask_rate": h.last("mask_rate") if tau is not None else float("nan"),
                 "confidence_wrong": float(p.max(1)[wrong].mean()) if wrong.any() else float("nan"),
-                "seconds": seconds,
+                "seconds": out["seconds"],
                 "history": h,
             }
         )
