@@ -5,7 +5,7 @@ the two papers' trainers of chapter 10 -- is a thin front that checks its data, 
 of one step and hands it to the same three pieces:
 
 - :func:`prepare`: seed every generator, choose the device (``course_lib.device``), move the model;
-- :func:`run`: AdamW, optional cosine schedule, the loop (:func:`optimize`: progress bar,
+- :func:`minimize`: AdamW, optional cosine schedule, the loop (:func:`optimize`: progress bar,
   finite-loss check, recording) -> :class:`History`;
 - :func:`predict` / :func:`predict_proba` inside :func:`evaluating`: outputs in evaluation mode,
   the previous mode always restored.
@@ -181,7 +181,7 @@ def prepare(model: nn.Module, *, seed: int, device=None) -> torch.device:
     return dev
 
 
-def run(
+def minimize(
     model: nn.Module,
     step_loss: Callable[[int], tuple[torch.Tensor, dict[str, float]]],
     steps: int,
@@ -289,7 +289,7 @@ def fit(
 
     The front of the engine for classification: it draws the labeled and unlabeled mini-batches
     (:class:`IndexStream`), wraps them in a :class:`~course_lib.methods.Batch` for
-    ``method.loss`` and records held-out accuracy; :func:`prepare` and :func:`run` do the rest.
+    ``method.loss`` and records held-out accuracy; :func:`prepare` and :func:`minimize` do the rest.
     After training, the model and ``method.eval_model(model)`` are in evaluation mode.
 
     Parameters
@@ -390,7 +390,7 @@ def fit(
         pred = predict_proba(net, X_eval, device=dev).argmax(1)
         return {"eval_acc": float((pred == y_eval).mean())}
 
-    run(
+    minimize(
         model,
         step_loss,
         steps,

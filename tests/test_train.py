@@ -174,7 +174,7 @@ def test_sigmoid_rampup_endpoints():
     assert sigmoid_rampup(2.0) == 1.0
 
 
-# --- the engine's other pieces: device(torch.device), evaluating, predict, run ----------------
+# --- the engine's other pieces: device(torch.device), evaluating, predict, minimize ----------
 
 
 def test_device_accepts_a_torch_device_and_rejects_other_types(monkeypatch):
@@ -220,8 +220,8 @@ def test_predict_is_in_eval_mode_and_independent_of_the_batch_size():
     np.testing.assert_array_equal(labels, p.argmax(1))
 
 
-def test_run_records_means_and_returns_a_history_with_a_cosine_schedule():
-    from course_lib.train import prepare, run
+def test_minimize_records_means_and_returns_a_history_with_a_cosine_schedule():
+    from course_lib.train import minimize, prepare
 
     def train(cosine):
         model = torch.nn.Linear(1, 1, bias=False)
@@ -231,7 +231,7 @@ def test_run_records_means_and_returns_a_history_with_a_cosine_schedule():
         def step_loss(step):  # d loss / d w = 1: each Adam step moves w by the learning rate
             return model.weight.sum(), {"t": float(step)}
 
-        h = run(
+        h = minimize(
             model,
             step_loss,
             10,
@@ -252,4 +252,4 @@ def test_run_records_means_and_returns_a_history_with_a_cosine_schedule():
     _, constant, _ = train(cosine=False)
     np.testing.assert_allclose(constant, 0.1, rtol=1e-3)
     with pytest.raises(ValueError, match="lr"):
-        run(model, lambda step: (model.weight.sum(), {}), 3, lr=0.0, progress=False)
+        minimize(model, lambda step: (model.weight.sum(), {}), 3, lr=0.0, progress=False)

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from course_lib._validation import check_number, check_positive_int
-from course_lib.train import History, IndexStream, predict, prepare, run
+from course_lib.train import History, IndexStream, minimize, predict, prepare
 
 # the 4-neighbourhood as two shifts: (p, p + right) and (p, p + down)
 
@@ -113,7 +113,7 @@ def train_segmenter(
     where the NonAdjLoss batch x holds labeled images and, when ``X_u`` is given, as many
     unlabeled ones (the semi-supervised use). Images are drawn without replacement within a
     pass (:class:`~course_lib.train.IndexStream`), labeled and unlabeled ones in two streams.
-    A front of :func:`course_lib.train.run`; returns
+    A front of :func:`course_lib.train.minimize`; returns
     its :class:`~course_lib.train.History`, recorded at every step: ``h["ce"]`` and, when
     ``lambda_adj > 0``, ``h["nonadj"]`` (index 0 is the record before training, NaN).
     """
@@ -143,7 +143,7 @@ def train_segmenter(
         adj = nonadj_loss(probs, allowed)
         return ce + lambda_adj * adj, {"ce": ce.item(), "nonadj": adj.item()}
 
-    return run(net, step_loss, steps, lr=lr, record_every=1, name="NonAdjLoss", progress=False)
+    return minimize(net, step_loss, steps, lr=lr, record_every=1, name="NonAdjLoss", progress=False)
 
 
 def segment(net: nn.Module, X, *, batch_size: int = 4096) -> np.ndarray:

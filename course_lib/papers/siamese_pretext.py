@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from course_lib._validation import check_positive_int
-from course_lib.train import History, predict, prepare, run
+from course_lib.train import History, minimize, predict, prepare
 
 
 def sample_patches(images, n: int, patch: int = 12, seed: int = 0, img_idx=None):
@@ -93,7 +93,7 @@ def pretrain_distance(
     """Pre-train ``encoder`` in place on the pretext task, fresh random pairs at every step.
 
     The distance is that of the two patch centres, divided by the image size. A front of
-    :func:`course_lib.train.run`; returns its :class:`~course_lib.train.History`, recorded at
+    :func:`course_lib.train.minimize`; returns its :class:`~course_lib.train.History`, recorded at
     every step: ``h["loss"][1:]`` is the loss of each step (index 0, before training, is NaN).
     """
     steps = check_positive_int(steps, "steps")
@@ -111,7 +111,9 @@ def pretrain_distance(
         d_hat = encoder.distance(torch.as_tensor(p_a, device=dev), torch.as_tensor(p_b, device=dev))
         return distance_pretext_loss(d_hat, torch.as_tensor(d, dtype=torch.float32, device=dev)), {}
 
-    return run(encoder, step_loss, steps, lr=lr, record_every=1, name="pretext", progress=False)
+    return minimize(
+        encoder, step_loss, steps, lr=lr, record_every=1, name="pretext", progress=False
+    )
 
 
 class PatchClassifier(nn.Module):

@@ -19,7 +19,7 @@ Boxes are, per image, int arrays (K, 4) of ``(r0, c0, r1, c1)`` (end exclusive),
 Why not ``course_lib.train.fit``: ``fit`` checks that ``y`` holds one class label per example
 and samples labeled examples by class; a segmentation label is an (H, W) map with ignored
 pixels. :func:`train_segmentation` is another front of the same engine
-(:func:`course_lib.train.prepare` and :func:`course_lib.train.run`): it only draws the batch of
+(:func:`course_lib.train.prepare` and :func:`course_lib.train.minimize`): it only draws the batch of
 label maps, augments it and computes the loss.
 """
 
@@ -36,7 +36,7 @@ from torch import Tensor, nn
 
 from course_lib import seed_everything
 from course_lib._validation import check_number, check_positive_int, check_X
-from course_lib.train import History, IndexStream, predict, prepare, run
+from course_lib.train import History, IndexStream, minimize, predict, prepare
 
 IGNORE = -1
 
@@ -403,9 +403,10 @@ def train_segmentation(
 ) -> History:
     """Train a segmentation network in place on label maps with ignored pixels.
 
-    A front of the course's training engine (:func:`course_lib.train.run`) for per-pixel labels:
-    each step draws images without replacement within a pass, applies the same random crop and
-    90-degree rotation/flip to images and labels, and returns ``loss(model(x), y, strong)``.
+    A front of the course's training engine (:func:`course_lib.train.minimize`) for per-pixel
+    labels: each step draws images without replacement within a pass, applies the same random
+    crop and 90-degree rotation/flip to images and labels, and returns
+    ``loss(model(x), y, strong)``.
     The :class:`~course_lib.train.History` holds ``loss``, the loss's own numbers and, when
     ``X_eval, masks_eval`` are given, ``eval_dice`` (mean Dice per image at threshold 0.5).
 
@@ -431,10 +432,10 @@ def train_segmentation(
         As in ``course_lib.train.fit`` (the default ``lr`` is higher than ``fit``'s: with the
         cosine decay, 1e-2 trains a TinyUNet in 100 steps more stably than 3e-3).
     **options
-        Passed to :func:`course_lib.train.run`: ``weight_decay`` (0), ``cosine`` (True here: the
-        learning rate decays to 0 along a half cosine, so the last steps settle instead of
-        jumping between label noise and signal), ``record_every`` (``steps // 10`` here),
-        ``progress`` (True).
+        Passed to :func:`course_lib.train.minimize`: ``weight_decay`` (0), ``cosine`` (True
+        here: the learning rate decays to 0 along a half cosine, so the last steps settle
+        instead of jumping between label noise and signal), ``record_every`` (``steps // 10``
+        here), ``progress`` (True).
     """
     from course_lib import metrics
 
@@ -487,7 +488,9 @@ def train_segmentation(
         pred = predict_masks(model, X_eval, device=dev) > 0.5
         return {"eval_dice": float(metrics.dice(masks_eval, pred, per_image=True).mean())}
 
-    return run(model, step_loss, steps, lr=lr, evaluate=evaluate, name="segmentation", **options)
+    return minimize(
+        model, step_loss, steps, lr=lr, evaluate=evaluate, name="segmentation", **options
+    )
 
 
 # --- recursive training (Simple Does It, section 3.1) ------------------------------------------
