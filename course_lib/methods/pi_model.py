@@ -60,6 +60,12 @@ class PiModel(Method):
     with z the softmax outputs, C the number of classes and w(t) = w_max exp(-5 (1 - t)^2)
     ramped up over the first ``rampup`` fraction of training. Both branches carry gradient.
 
+    Departure from the paper: Algorithm 1 divides the supervised sum by |B|, the whole
+    mini-batch; here it is averaged over the labeled examples, which ``fit`` draws as their own
+    stream (``batch_size`` labeled, ``batch_size`` unlabeled), so the supervised term weighs
+    |B| / |L| times more than in the paper's formula. Ramp-up and weight are fractions of
+    training, not the paper's 80 epochs.
+
     Parameters
     ----------
     w_max : float

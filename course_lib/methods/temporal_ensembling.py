@@ -35,6 +35,9 @@ class TemporalEnsembling(Method):
     (t_i = 0, first epoch) have no target and add nothing to the sum (the paper's z~ = 0 there
     is multiplied by a ramp-up weight of ~0 anyway).
 
+    Departure from the paper: as for the :class:`~course_lib.methods.PiModel`, the supervised
+    sum is averaged over the labeled examples, not divided by the whole mini-batch |B|.
+
     Parameters
     ----------
     alpha : float
