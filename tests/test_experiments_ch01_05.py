@@ -72,6 +72,13 @@ def test_ch02_side_by_side_runs_every_estimator_on_each_data_set():
     assert _numbers(records) == _numbers(ch02.run(tiny, seed=0))
 
 
+def test_ch02_fit_seconds_one_time_per_repeat():
+    secs = ch02.fit_seconds(40, 2)
+    assert len(secs) == 2 and all(s > 0 for s in secs)
+    with pytest.raises(ValueError, match="repeats"):
+        ch02.fit_seconds(40, 0)
+
+
 @pytest.mark.parametrize(
     "make, match",
     [
@@ -141,6 +148,14 @@ def test_ch03_disagreement_and_target_noise():
     assert noise["pi"] > 0 and noise["te"] > 0 and not rec["model"].training
     a = rec["trained"].alpha
     assert noise["theory"] == pytest.approx((1 - a) * (1 + a**3) / ((1 + a) * (1 - a**3)))
+
+
+def test_ch03_digits_run_one_record_per_method():
+    records = ch03.digits_run(ch03.DigitsSettings(steps=2), seed=0)
+    _check(records, 0)
+    assert [r["method"] for r in records] == ["supervised", "Π-model", "Mean Teacher", "VAT"]
+    with pytest.raises(ValueError, match="eps"):
+        ch03.DigitsSettings(eps=0.0)
 
 
 @pytest.mark.parametrize(

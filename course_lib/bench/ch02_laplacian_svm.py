@@ -1,19 +1,17 @@
 """Chapter 02: the Laplacian SVM (manifold regularization) beside graph label propagation.
 
 Formats the chapter's two experiments (``course_lib.experiments.ch02_laplacian_svm``) over
-seeds -- Figure 2 over 10 seeds (the target) and the side-by-side comparison -- and times
-LapSVM's fit on 200 and 2,000 moons.
+seeds -- Figure 2 over 10 seeds (the target) and the side-by-side comparison -- and LapSVM's
+fit time on 200 and 2,000 moons (``fit_seconds``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from course_lib.classic import LaplacianSVM
-from course_lib.data import split_labeled, two_moons
-from course_lib.experiments.ch02_laplacian_svm import BENCH, FIGURE2, figure2
+from course_lib.experiments.ch02_laplacian_svm import BENCH, FIGURE2, figure2, fit_seconds
 from course_lib.experiments.ch02_laplacian_svm import run as side_by_side
-from course_lib.report import Table, Timer, mean_std, pivot
+from course_lib.report import Table, mean_std, pivot
 
 
 def run(quick: bool, device: str | None) -> list[Table]:
@@ -32,15 +30,7 @@ def run(quick: bool, device: str | None) -> list[Table]:
         "Ch02 - LapSVM fit time (moons, 1 label/class)", ["points", "fit s (median)", "repeats"]
     )
     for n, reps in ((200, 20), (2000, 3 if quick else 5)):
-        X, y_true = two_moons(n, 0.05, seed=0)
-        y = split_labeled(y_true, 1, seed=0)
-        LaplacianSVM().fit(X, y)  # warm-up
-        secs = []
-        for _ in range(reps):
-            with Timer() as t:
-                LaplacianSVM().fit(X, y)
-            secs.append(t.seconds)
-        speed.add(n, float(np.median(secs)), reps)
+        speed.add(n, float(np.median(fit_seconds(n, reps))), reps)
     speed.note = "targets: <= 0.05 s for 200 points, <= 2 s for 2000 points (2 CPU cores)."
 
     compared = [r for seed in range(2 if quick else 5) for r in side_by_side(BENCH, seed)]

@@ -9,6 +9,9 @@ Two experiments:
   moons with 1 label/class, the digits with 5, breast cancer with 10) through the one
   comparison loop :func:`course_lib.evaluation.compare`, transductive accuracy.
 
+* :func:`fit_seconds` -- how long LapSVM's fit takes on ``n`` moons (the benchmark's speed
+  target).
+
 The notebook and the benchmark run the same settings; the benchmark runs more seeds.
 """
 
@@ -37,6 +40,7 @@ __all__ = [
     "datasets",
     "estimators",
     "figure2",
+    "fit_seconds",
     "run",
 ]
 
@@ -164,3 +168,19 @@ def run(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> list[di
         for name, (X, y, k) in datasets(settings).items():
             records += compare(estimators(X), X, y, per_class=(k,), seeds=(seed,), data=name)
     return records
+
+
+def fit_seconds(n: int, repeats: int, *, noise: float = 0.05) -> list[float]:
+    """Seconds of ``repeats`` LapSVM fits (defaults) on ``two_moons(n, noise, seed=0)`` with one
+    label per class, after one warm-up fit."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1; got {repeats}.")
+    X, y_true = two_moons(n, noise, seed=0)
+    y = split_labeled(y_true, 1, seed=0)
+    LaplacianSVM().fit(X, y)  # warm-up
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        LaplacianSVM().fit(X, y)
+        seconds.append(time.perf_counter() - start)
+    return seconds
