@@ -40,7 +40,11 @@ from course_lib.methods.base import Batch, Method, TrainData
 
 @dataclass
 class History:
-    """What a training run logged.
+    """What a training run logged: every trainer of the course returns one.
+
+    ``h["loss"]`` is a column as an array (``h["step"]`` the steps), ``h.last("loss")`` its last
+    logged value. The record of step 0 is taken before training and holds no loss (NaN), so the
+    loss of each step of a run recorded every step is ``h["loss"][1:]``.
 
     Attributes
     ----------
@@ -48,7 +52,8 @@ class History:
         The optimiser step of each record (0 = before training).
     logs : dict of str -> list of float
         Logged numbers aligned with ``steps`` (losses averaged since the previous record,
-        ``eval_acc`` when evaluation data were given, and whatever the method logs).
+        ``eval_acc`` / ``eval_dice`` when evaluation data were given, and whatever the loss
+        logs).
     grid : array (G, d) or None
         The points on which predictions were recorded.
     snapshots : list of arrays (G, n_classes)
