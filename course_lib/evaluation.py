@@ -162,22 +162,6 @@ def compare(
     return records
 
 
-def summarize(records: list[dict], key: str = "per_class") -> dict[str, dict[str, np.ndarray]]:
-    """Group records by method: ``{method: {"x": sorted values of key, "mean", "std", "n"}}``."""
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for name in dict.fromkeys(r["method"] for r in records):
-        rows = [r for r in records if r["method"] == name]
-        xs = sorted({r[key] for r in rows})
-        accs = [[r["accuracy"] for r in rows if r[key] == x] for x in xs]
-        out[name] = {
-            "x": np.asarray(xs),
-            "mean": np.array([np.mean(a) for a in accs]),
-            "std": np.array([np.std(a) for a in accs]),
-            "n": np.array([len(a) for a in accs]),
-        }
-    return out
-
-
 def tune_supervised(
     X, y, X_val, y_val, grid: dict[str, Sequence], **clf_params
 ) -> tuple[dict, list[tuple[dict, float]]]:

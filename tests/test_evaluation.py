@@ -9,7 +9,6 @@ from course_lib.evaluation import (
     compare,
     mismatch_split,
     selection_noise,
-    summarize,
     tune_supervised,
     validation_draws,
 )
@@ -48,20 +47,6 @@ def test_mismatch_split_errors(dig):
         mismatch_split(X, y, n_unlabeled=5000, mismatch=1.0)
     with pytest.raises(ValueError, match="labeled_classes"):
         mismatch_split(X, y, labeled_classes=(3,))
-
-
-def test_summarize_by_hand():
-    recs = [
-        {"method": "a", "per_class": 1, "seed": 0, "accuracy": 0.5},
-        {"method": "a", "per_class": 1, "seed": 1, "accuracy": 0.7},
-        {"method": "a", "per_class": 5, "seed": 0, "accuracy": 0.9},
-        {"method": "b", "per_class": 1, "seed": 0, "accuracy": 0.4},
-    ]
-    s = summarize(recs)
-    np.testing.assert_array_equal(s["a"]["x"], [1, 5])
-    np.testing.assert_allclose(s["a"]["mean"], [0.6, 0.9])
-    np.testing.assert_allclose(s["a"]["std"], [0.1, 0.0])
-    np.testing.assert_array_equal(s["b"]["n"], [1])
 
 
 class _Recorder:
