@@ -42,7 +42,7 @@ def tables(records: list[dict]) -> list[Table]:
             mean_std([r["accuracy"] for r in mine]),
             mean_std([r["balanced_accuracy"] for r in mine]),
             mean_std([r["val_auc"] for r in mine], pct=False),
-            float(np.mean([r["seconds"] for r in mine])),
+            f"{np.mean([r['seconds'] for r in mine]):.0f}",
             len(mine),
         )
     out = [t]
