@@ -31,6 +31,8 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from course_lib._validation import (
+    LabeledScoreMixin,
+    check_features,
     check_labeled_classes,
     check_number,
     check_positive_int,
@@ -58,9 +60,10 @@ def knn_graph(X, n_neighbors: int = 8, weights: str = "heat", graph_sigma="auto"
     ``W_ij > 0`` when ``x_j`` is among the ``n_neighbors`` nearest neighbours of ``x_i`` or the
     other way round. Edge weights are 1 (``weights="connectivity"``) or the heat kernel
     ``W_ij = exp(-||x_i - x_j||^2 / (2 graph_sigma^2))`` (``weights="heat"``), where
-    ``graph_sigma="auto"`` is the mean length of the kNN edges.
+    ``graph_sigma="auto"`` is the mean length of the kNN edges. Distances are computed in
+    float64 on the values given (not on a float32 copy).
     """
-    X = check_X(X, ndim=(2,)).astype(np.float64)
+    X = check_X(X, ndim=(2,), dtype=np.float64)
     n_neighbors = check_positive_int(n_neighbors, "n_neighbors")
     if n_neighbors >= X.shape[0]:
         raise ValueError(
@@ -168,7 +171,7 @@ def lapsvm_solve(K, L, y, gamma_A: float, gamma_I: float, tol: float = 1e-3):
     return alpha, intercept, F
 
 
-class LaplacianSVM(ClassifierMixin, BaseEstimator):
+class LaplacianSVM(LabeledScoreMixin, ClassifierMixin, BaseEstimator):
     r"""Laplacian SVM (Belkin, Niyogi & Sindhwani, 2006): an SVM plus graph smoothness.
 
     .. math::
@@ -208,11 +211,15 @@ class LaplacianSVM(ClassifierMixin, BaseEstimator):
     tol : float, default 1e-3
         Stopping tolerance of the SVM solver.
 
+    ``score(X, y)`` is the accuracy on the rows where ``y != -1`` (the ``-1`` entries are
+    ignored, not counted as errors).
+
     Attributes
     ----------
     classes_ : labeled classes; ``alpha_`` (n, P) expansion coefficients over the training points;
     ``intercept_`` (P,); ``transduction_`` : labels the fit assigns to the training points;
-    ``X_fit_`` : the training points (the expansion needs them).
+    ``X_fit_`` : the training points (the expansion needs them); ``n_features_in_``;
+    ``feature_names_in_`` when ``X`` was a DataFrame with string column names.
     """
 
     def __init__(
@@ -255,8 +262,7 @@ class LaplacianSVM(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit on all rows of ``X``; ``y == -1`` marks unlabeled rows (they shape the graph)."""
         self.validate()
-        check_X(X, ndim=(2,))  # NaN / shape checks; compute in float64 on the original values
-        X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X, dtype=np.float64)
+        X_in, X = X, check_X(X, ndim=(2,), dtype=np.float64)  # float64 on the original values
         y = check_y(y, X.shape[0])
         self.classes_ = check_labeled_classes(y)
         y_idx = np.where(y == -1, -1, np.searchsorted(self.classes_, y))
@@ -271,7 +277,7 @@ class LaplacianSVM(ClassifierMixin, BaseEstimator):
                 K, L, y_idx, self.gamma_A, self.gamma_I, self.tol
             )
         self.X_fit_ = X
-        self.n_features_in_ = X.shape[1]
+        check_features(self, X_in, X, reset=True)
         self.transduction_ = self._labels(F)
         return self
 
@@ -281,13 +287,8 @@ class LaplacianSVM(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X) -> np.ndarray:
         check_is_fitted(self, "alpha_")
-        check_X(X, ndim=(2,))
-        X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X, dtype=np.float64)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but LaplacianSVM was fitted with "
-                f"{self.n_features_in_}."
-            )
+        X_in, X = X, check_X(X, ndim=(2,), dtype=np.float64)
+        check_features(self, X_in, X, reset=False)
         with _blas_for(self.X_fit_.shape[0]):
             return rbf(X, self.X_fit_, self.sigma) @ self.alpha_ + self.intercept_
 
@@ -311,11 +312,11 @@ class LaplacianSVM(ClassifierMixin, BaseEstimator):
         return S / S.sum(axis=1, keepdims=True)
 
 
-class LabeledOnly(ClassifierMixin, BaseEstimator):
+class LabeledOnly(LabeledScoreMixin, ClassifierMixin, BaseEstimator):
     """Fit ``estimator`` on the labeled rows only (``y != -1``): the supervised baseline.
 
     ``LabeledOnly(SVC())`` puts a plain classifier into the same ``fit(X, y)`` loop as the
-    semi-supervised ones.
+    semi-supervised ones; ``score`` ignores the ``-1`` entries of ``y`` as theirs does.
     """
 
     def __init__(self, estimator=None):

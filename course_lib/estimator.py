@@ -14,14 +14,21 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from course_lib import seed_everything
-from course_lib._validation import check_labeled_classes, check_X, check_y
+from course_lib._validation import (
+    LabeledScoreMixin,
+    check_features,
+    check_labeled_classes,
+    check_X,
+    check_y,
+    draw_seed,
+)
 from course_lib.methods.base import Method
 from course_lib.methods.supervised import Supervised
 from course_lib.models import build_model
 from course_lib.train import fit, predict_proba
 
 
-class SSLClassifier(ClassifierMixin, BaseEstimator):
+class SSLClassifier(LabeledScoreMixin, ClassifierMixin, BaseEstimator):
     """Semi-supervised deep classifier with the scikit-learn estimator API.
 
     Parameters
@@ -35,17 +42,30 @@ class SSLClassifier(ClassifierMixin, BaseEstimator):
         Keyword arguments of the model factory (e.g. ``{"hidden": (64, 64), "dropout": 0.1}``).
     steps, batch_size, lr, weight_decay :
         Passed to ``course_lib.train.fit``.
-    random_state : int
-        Seeds the network's initialisation and the whole training run.
+    random_state : int, None, numpy RandomState or Generator, default 0
+        Seeds the network's initialisation and the whole training run: the same int gives the
+        same network. ``None`` (scikit-learn's convention) draws a new seed at each ``fit`` from
+        NumPy's global generator; a generator draws it from that generator. The seed used is
+        kept as ``seed_``.
     device : str or torch.device, optional
         Default ``course_lib.device()``.
     progress : bool
         Show a progress bar while fitting.
 
+    ``X`` is (n_samples, n_features) for points or (n, C, H, W) for images; ``y`` holds integer
+    labels and ``-1`` for unlabeled rows. ``score(X, y)`` is the accuracy on the rows where
+    ``y != -1``: the ``-1`` entries are ignored, not counted as errors.
+
     Attributes
     ----------
     classes_ : array
         The labeled classes seen in ``fit`` (``-1`` excluded).
+    n_features_in_ : int
+        Numbers per example (``C * H * W`` for images).
+    feature_names_in_ : array of str
+        The column names, when ``X`` was a DataFrame with string column names.
+    seed_ : int
+        The seed of the run (``random_state``, or the one drawn for ``None``).
     method_ : Method
         The trained copy of ``method`` (with its per-run state, e.g. Mean Teacher's teacher).
     model_ : nn.Module
@@ -80,41 +100,47 @@ class SSLClassifier(ClassifierMixin, BaseEstimator):
         self.progress = progress
 
     def fit(self, X, y):
-        X = check_X(X)
-        y = check_y(y, X.shape[0])
+        """Train on all rows of ``X``; ``y == -1`` marks the unlabeled rows."""
+        X_arr = check_X(X, ensure_2d=True)
+        y = check_y(y, X_arr.shape[0])
+        seed = draw_seed(self.random_state, "random_state")
         self.classes_ = check_labeled_classes(y)
         # map the labeled classes to 0..C-1, keep -1 for unlabeled
         y_idx = np.where(y == -1, -1, np.searchsorted(self.classes_, y))
         method = copy.deepcopy(self.method) if self.method is not None else Supervised()
         if not isinstance(method, Method):
             raise ValueError(f"method must be a course_lib Method; got {type(method).__name__}.")
-        seed_everything(self.random_state)
-        self.input_shape_ = tuple(X.shape[1:])
-        self.n_features_in_ = int(np.prod(self.input_shape_))
+        seed_everything(seed)
+        check_features(self, X, X_arr, reset=True)
+        self.input_shape_ = tuple(X_arr.shape[1:])
         net = build_model(
             self.model, self.input_shape_, len(self.classes_), **(self.model_params or {})
         )
         self.history_ = fit(
             net,
             method,
-            X,
+            X_arr,
             y_idx,
             steps=self.steps,
             batch_size=self.batch_size,
             lr=self.lr,
             weight_decay=self.weight_decay,
             n_classes=len(self.classes_),
-            seed=self.random_state,
+            seed=seed,
             device=self.device,
             progress=self.progress,
         )
+        self.seed_ = seed
         self.method_ = method
         self.model_ = method.eval_model(net)
         return self
 
     def predict_proba(self, X) -> np.ndarray:
+        """Softmax probabilities (n, n_classes), columns in the order of ``classes_``."""
         check_is_fitted(self, "model_")
-        X = check_X(X)
+        X_arr = check_X(X, ensure_2d=True)
+        check_features(self, X, X_arr, reset=False)
+        X = X_arr
         if tuple(X.shape[1:]) != self.input_shape_:
             raise ValueError(
                 f"X has examples of shape {tuple(X.shape[1:])}, but the classifier was fitted "
@@ -123,5 +149,6 @@ class SSLClassifier(ClassifierMixin, BaseEstimator):
         return predict_proba(self.model_, X)
 
     def predict(self, X) -> np.ndarray:
+        """The most probable class of each example (a value of ``classes_``)."""
         check_is_fitted(self, "model_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]

@@ -63,7 +63,7 @@ def test_predict_errors(data):
     with pytest.raises(NotFittedError):
         SSLClassifier().predict(X)
     clf = SSLClassifier(steps=10).fit(X, y_true)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="X has 5 features, but SSLClassifier is expecting 2"):
         clf.predict(np.zeros((3, 5)))
     with pytest.raises(ValueError, match="model"):
         SSLClassifier(model="resnet", steps=10).fit(X, y_true)
