@@ -215,6 +215,12 @@ def check_number(
     return float(value)
 
 
+def check_not_empty(values, name: str, hint: str) -> None:
+    """Raise ValueError ``"{name} is empty; {hint}"`` for None or anything of length 0."""
+    if values is None or len(values) == 0:
+        raise ValueError(f"{name} is empty; {hint}")
+
+
 # --- seeds ---------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,9 @@ written once.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -32,6 +34,7 @@ from course_lib._validation import (
     check_labeled_classes,
     check_number,
     check_positive_int,
+    check_seed,
     check_X,
     check_y,
 )
@@ -180,7 +183,7 @@ def prepare(model: nn.Module, *, seed: int, device=None) -> torch.device:
     """The first lines of every trainer: seed Python, NumPy and torch with ``seed``, choose the
     device (``course_lib.device(device)``: cuda > mps > cpu by default) and move ``model`` there.
     Returns the device, on which the trainer then puts its data."""
-    seed_everything(seed)
+    seed_everything(check_seed(seed, "seed"))
     dev = pick_device(device)
     model.to(dev)
     return dev
@@ -316,8 +319,9 @@ def fit(
     lr, weight_decay : float
         Adam's learning rate and (decoupled, AdamW) weight decay.
     n_classes : int, optional
-        Number of classes; default ``max(y) + 1``.
-    seed : int
+        Number of classes; default ``max(y) + 1``. Must equal the number of logits the model
+        outputs (checked on two examples before training).
+    seed : int in [0, 2**32 - 1]
         Seeds sampling and every random operation of the method (augmentation, dropout).
     device : str or torch.device, optional
         Default ``course_lib.device()``: cuda > mps > cpu.
@@ -336,16 +340,23 @@ def fit(
     """
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_seed(seed, "seed")
     if not isinstance(method, Method):
         raise ValueError(f"method must be a course_lib Method; got {type(method).__name__}.")
     method.validate()
     X_np = check_X(X)
     y_np = check_y(y, X_np.shape[0])
     check_labeled_classes(y_np)
+    n_classes_given = n_classes is not None
     if n_classes is None:
         n_classes = int(y_np.max()) + 1
-    elif y_np.max() >= n_classes:
-        raise ValueError(f"y has label {y_np.max()} but n_classes={n_classes}.")
+    else:
+        n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
+        if y_np.max() >= n_classes:
+            raise ValueError(
+                f"y has label {y_np.max()} but n_classes={n_classes}: labels must lie in "
+                f"0..{n_classes - 1} (-1 = unlabeled); map them to 0..C-1 or raise n_classes."
+            )
     mu = check_positive_int(getattr(method, "mu", 1), "mu")
     b_u = unlabeled_batch_size if unlabeled_batch_size is not None else mu * batch_size
     b_u = check_positive_int(b_u, "unlabeled_batch_size")
@@ -356,6 +367,8 @@ def fit(
         grid = check_X(grid, name="grid")
 
     dev = prepare(model, seed=seed, device=device)
+    _check_outputs(model, X_np[:2], n_classes, dev, given=n_classes_given)
+    _check_augmentations(method, X_np[:2])
     Xt = torch.as_tensor(X_np, device=dev)
     yt = torch.as_tensor(y_np, device=dev)
     labeled = torch.nonzero(torch.as_tensor(y_np) != -1).flatten()
@@ -411,6 +424,58 @@ def fit(
     )
     method.eval_model(model).eval()  # Mean Teacher's teacher ran in training mode for its targets
     return history
+
+
+def _check_outputs(model: nn.Module, x: np.ndarray, n_classes: int, dev, *, given: bool) -> None:
+    """One forward pass on two examples, in evaluation mode and without gradient (so no
+    BatchNorm statistic, dropout mask or random number is touched): the network must give
+    ``n_classes`` logits per example."""
+    with torch.no_grad(), evaluating(model):
+        out = model(torch.as_tensor(x, device=dev))
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"model must map a batch (N, ...) to logits (N, n_classes); it returned {shape}."
+        )
+    if out.shape[1] != n_classes:
+        where = f"n_classes={n_classes}" if given else f"y has labels up to {n_classes - 1}"
+        raise ValueError(
+            f"model outputs {out.shape[1]} logits per example but {where}: build the network "
+            f"with {n_classes} outputs, or keep the labels in 0..{out.shape[1] - 1}."
+        )
+
+
+def _check_augmentations(method: Method, x: np.ndarray) -> None:
+    """Call each augmentation the method holds (its callable fields: ``augment``, ``weak``,
+    ``strong``) on two training examples and check that it returns a tensor of their shape.
+
+    Every random generator (Python, NumPy, torch's CPU generator) is restored afterwards, so the
+    probe changes no number of the run."""
+    batch = torch.as_tensor(x)
+    for f in dataclasses.fields(method) if dataclasses.is_dataclass(method) else ():
+        aug = getattr(method, f.name)
+        if not f.init or not callable(aug) or isinstance(aug, (type, nn.Module, Method)):
+            continue
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=[]), torch.no_grad():
+                out = aug(batch.clone())
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+        label = f"{method.name}.{f.name}"
+        if not isinstance(out, torch.Tensor):
+            raise ValueError(
+                f"the augmentation {label} returned a {type(out).__name__}; it must return a "
+                "torch Tensor (wrap NumPy code as torch.as_tensor(result, dtype=x.dtype, "
+                "device=x.device))."
+            )
+        if out.shape != batch.shape:
+            raise ValueError(
+                f"the augmentation {label} turned a batch of shape {tuple(batch.shape)} into "
+                f"{tuple(out.shape)}; it must keep the shape of its input (for points use "
+                "augment.GaussianNoise, for images (N, C, H, W) augment.weak or augment.strong)."
+            )
 
 
 def optimize(

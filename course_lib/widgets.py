@@ -351,6 +351,14 @@ def rounds_player(rounds, images, masks, boxes, *, show=(0, 1, 2)):
     denoised predictions of round r, i.e. the labels of round r + 1; the true outline is cyan.
     Right: Dice of the training labels and test Dice per round. Nothing is retrained.
     """
+    from course_lib._validation import check_not_empty
+
+    check_not_empty(
+        getattr(rounds, "labels", None),
+        "rounds.labels",
+        "pass the Rounds that box2mask.recursive_training returns (it records round 0 at least).",
+    )
+    check_not_empty(images, "images", "pass the training images the rounds were recorded on.")
     stages = [rounds.labels[0], *rounds.pseudo]
     slider = W.IntSlider(value=0, min=0, max=len(stages) - 1, description="round")
     label = W.Label()
@@ -373,6 +381,14 @@ def mixed_explorer(results, images, masks, *, show=(0, 1)):
     predicted test masks), plus ``"cost"`` pairs (hours of annotation) for both; drawn from
     these precomputed runs: left, predictions of both trainings; right, Dice vs annotation cost.
     """
+    from course_lib._validation import check_not_empty
+
+    check_not_empty(
+        results,
+        "results",
+        "pass one entry per fraction of masks (experiments.ch08_box_to_mask.mixed_results).",
+    )
+    check_not_empty(images, "images", "pass the test images the predictions were made on.")
     fractions = sorted(results)
     slider = W.SelectionSlider(options=fractions, value=fractions[len(fractions) // 2],
                                description="masks")  # fmt: skip
@@ -415,8 +431,13 @@ def cam_explorer(maps, images, masks, boxes, *, class_names=None):
     import numpy as np
 
     from course_lib import metrics
+    from course_lib._validation import check_not_empty
     from course_lib.weak.cam import map_to_box
 
+    check_not_empty(maps, "maps", "pass a dict class -> maps (N, H, W) of the same N images.")
+    for c, class_maps in maps.items():
+        check_not_empty(class_maps, f"maps[{c!r}]", "give every class one map per image.")
+    check_not_empty(images, "images", "pass the images the maps were computed on.")
     classes = list(maps)
     names = class_names or {c: f"class {c}" for c in classes}
     n = len(next(iter(maps.values())))

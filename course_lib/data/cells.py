@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from course_lib._validation import check_number, check_positive_int
+from course_lib._validation import check_number, check_positive_int, check_seed
 
 
 class Cells(NamedTuple):
@@ -113,8 +113,7 @@ def cells(
     """
     n = check_positive_int(n, "n")
     size = check_positive_int(size, "size", minimum=24)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer; got {seed!r}.")
+    seed = check_seed(seed, "seed")
     if len(nuclei) != 2 or not 1 <= nuclei[0] <= nuclei[1]:
         raise ValueError(f"nuclei must be (min, max) with 1 <= min <= max; got {nuclei!r}.")
     k_min = check_positive_int(nuclei[0], "nuclei[0]")

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from course_lib._validation import check_number
+from course_lib._validation import check_number, check_seed
 
 
 def digits(
@@ -25,6 +25,6 @@ def digits(
     X = X.reshape(len(X), 64) if flat else X[:, None]
     y = d.target.astype(np.int64)
     X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=test_fraction, stratify=y, random_state=seed
+        X, y, test_size=test_fraction, stratify=y, random_state=check_seed(seed, "seed")
     )
     return X_tr, y_tr, X_te, y_te

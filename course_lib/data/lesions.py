@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage
 
-from course_lib._validation import check_number, check_positive_int
+from course_lib._validation import check_number, check_positive_int, check_seed
 
 
 class LesionSet(NamedTuple):
@@ -111,7 +111,7 @@ def lesions(
     check_number(dome, "dome", low=0.0, high=10.0)
     if n_types not in (1, 2):
         raise ValueError(f"n_types must be 1 or 2; got {n_types!r}.")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     scale = size / 64.0
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage
 
-from course_lib._validation import check_number, check_positive_int
+from course_lib._validation import check_number, check_positive_int, check_seed
 
 BRAIN_REGIONS = ("background", "skull", "grey matter", "white matter", "ventricle")
 
@@ -64,7 +64,7 @@ def brain_phantom(
     size = check_positive_int(size, "size", minimum=24)
     check_number(noise, "noise", low=0.0, high=0.5)
     sulci = check_positive_int(sulci, "sulci", minimum=0)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     cy = size * (0.5 + rng.uniform(-0.04, 0.04, (n, 1, 1)))
     cx = size * (0.5 + rng.uniform(-0.04, 0.04, (n, 1, 1)))
@@ -146,7 +146,7 @@ def texture_sections(
     size = check_positive_int(size, "size", minimum=16)
     n_areas = check_positive_int(n_areas, "n_areas", minimum=2)
     check_number(noise, "noise", low=0.0, high=1.0)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
     cy = rng.uniform(-0.05, 0.05, (n, 1, 1))
     cx = rng.uniform(-0.05, 0.05, (n, 1, 1))
@@ -202,7 +202,7 @@ def multiphase_lesions(
     check_number(noise, "noise", low=0.0, high=1.0)
     check_number(contrast, "contrast", low=0.0, high=1.0)
     shift = check_positive_int(shift, "shift", minimum=0)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     c = size / 2
     organ = (((yy - c) / (0.38 * size)) ** 2 + ((xx - c) / (0.30 * size)) ** 2 <= 1.0).astype(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib._validation import check_positive_int, check_y
+from course_lib._validation import check_positive_int, check_seed, check_y
 
 UNLABELED = -1
 
@@ -35,7 +35,7 @@ def split_labeled(y, per_class: int, seed: int = 0) -> np.ndarray:
             f"per_class={per_class} is larger than class {small}, which has only "
             f"{counts.min()} examples; choose per_class <= {counts.min()}."
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     out = np.full_like(y, UNLABELED)
     for c in classes:
         idx = np.flatnonzero(y == c)

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from course_lib import seed_everything
-from course_lib._validation import check_number, check_positive_int, check_X
+from course_lib._validation import check_number, check_positive_int, check_seed, check_X
 from course_lib.train import History, IndexStream, minimize, predict, prepare
 
 IGNORE = -1
@@ -344,7 +344,7 @@ def mixed_labels(weak_labels, masks, fraction: float, seed: int = 0):
     n = weak.shape[0]
     k = max(1, round(fraction * n)) if fraction > 0 else 0
     strong = np.zeros(n, dtype=bool)
-    strong[np.random.default_rng(seed).permutation(n)[:k]] = True
+    strong[np.random.default_rng(check_seed(seed, "seed")).permutation(n)[:k]] = True
     return np.where(strong[:, None, None], masks, weak), strong
 
 

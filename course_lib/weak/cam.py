@@ -37,6 +37,17 @@ def _as_images(x, name: str = "x") -> Tensor:
     return x.float()
 
 
+def _check_channels(model: nn.Module, x: Tensor, name: str = "x") -> None:
+    """The images must have as many channels as the model's first convolution takes."""
+    conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    if conv is not None and x.shape[1] != conv.in_channels:
+        raise ValueError(
+            f"{name} has {x.shape[1]} channel(s) (shape {tuple(x.shape)}) but the model's first "
+            f"convolution takes {conv.in_channels}: pass images of shape "
+            f"(N, {conv.in_channels}, H, W), as the model was trained on."
+        )
+
+
 def _targets(target, logits: Tensor) -> Tensor:
     """None -> the predicted class; an int or one int per image -> checked class indices."""
     n, n_classes = logits.shape
@@ -95,10 +106,12 @@ def cam(
             "global average pooling, like models.SmallCNN; use grad_cam for other networks."
         )
     x = _as_images(x)
+    _check_channels(model, x)
     dev = next(model.parameters()).device
     with evaluating(model), torch.no_grad():
         feats = model.features(x.to(dev))  # (N, K, h, w)
         logits = model(x.to(dev))
+        _check_gap_head(model, feats, logits)
         t = _targets(target, logits)
         w = model.classifier.weight[t]  # (N, K): w^c of each image's class
         maps = torch.einsum("nk,nkhw->nhw", w, feats)  # Eq. (2): sum_k w_k^c f_k(x, y)
@@ -106,6 +119,27 @@ def cam(
             maps = maps.clamp_min(0)
         maps = _upsample(maps, x.shape[-2:] if size == "input" else size)
     return maps.cpu().numpy().astype(np.float32), t.cpu().numpy()
+
+
+def _check_gap_head(model: nn.Module, feats: Tensor, logits: Tensor) -> None:
+    """CAM's Eq. 2 explains the logits only if they are ``classifier(GAP(features(x)))``."""
+    if feats.ndim != 4:
+        raise ValueError(
+            f"cam needs spatial feature maps: model.features returned shape "
+            f"{tuple(feats.shape)}, not (N, K, h, w). CAM applies to a conv trunk followed by "
+            "global average pooling and a linear classifier (models.SmallCNN)."
+        )
+    k, fan_in = feats.shape[1], model.classifier.in_features
+    head = "" if k == fan_in else f"the classifier takes {fan_in} inputs, not the {k} channels"
+    if not head:
+        gap_logits = model.classifier(feats.mean(dim=(2, 3)))
+        if not torch.allclose(gap_logits, logits, rtol=1e-3, atol=1e-4):
+            head = "the logits are not classifier(mean of the feature maps)"
+    if head:
+        raise ValueError(
+            f"cam needs a global-average-pooling head, but {head}: the maps would not explain "
+            "the logits. Use grad_cam(model, x, layer=...) for this network."
+        )
 
 
 class GradCAM:
@@ -123,7 +157,10 @@ class GradCAM:
     def __init__(self, model: nn.Module, layer: nn.Module | None = None):
         layer = layer if layer is not None else getattr(model, "features", None)
         if not isinstance(layer, nn.Module):
-            raise ValueError("layer must be an nn.Module of model (default: model.features).")
+            raise ValueError(
+                "layer must be a convolutional nn.Module of model giving maps (N, K, h, w) "
+                "(default: model.features, which this model does not have)."
+            )
         if not any(m is layer for m in model.modules()):
             raise ValueError("layer is not a sub-module of model.")
         self.model, self.layer = model, layer
@@ -138,6 +175,21 @@ class GradCAM:
 
     def _keep_grad(self, grad):
         self._grad = grad
+
+    def _check_activation(self) -> None:
+        if self._act is None:
+            raise ValueError("layer was not called in the model's forward pass; pick one that is.")
+        if not isinstance(self._act, Tensor) or self._act.ndim != 4:
+            shape = tuple(self._act.shape) if isinstance(self._act, Tensor) else "not a tensor"
+            raise ValueError(
+                f"Grad-CAM needs spatial maps (N, K, h, w) at layer, but its output has shape "
+                f"{shape}: pass layer= a convolutional block (e.g. model.features)."
+            )
+        if not self._act.requires_grad:
+            raise ValueError(
+                "layer's output carries no gradient (frozen or detached): Grad-CAM needs "
+                "dy/dA at that layer; pick a layer after the first trainable one."
+            )
 
     def __enter__(self) -> GradCAM:
         self._handle = self.layer.register_forward_hook(self._keep)
@@ -154,10 +206,13 @@ class GradCAM:
         if self._handle is None:
             raise RuntimeError("use GradCAM inside a `with GradCAM(model, layer) as gc:` block.")
         x = _as_images(x)
+        _check_channels(self.model, x)
         dev = next(self.model.parameters()).device
         try:
             with evaluating(self.model), torch.enable_grad():
+                self._act = self._grad = None
                 logits = self.model(x.to(dev))
+                self._check_activation()
                 t = _targets(target, logits)
                 score = logits.gather(1, t[:, None]).sum()  # y^c of each image (images independent)
                 self.model.zero_grad(set_to_none=True)
@@ -181,14 +236,21 @@ def map_to_box(cam_map, fraction: float = 0.2) -> np.ndarray:
     """Bounding box ``(row0, col0, row1, col1)`` (half-open) of the largest region of ``cam_map``
     whose values are >= ``fraction`` x max (the CAM paper's box rule, fraction 0.2).
 
-    A map whose maximum is not positive has no region: the whole image is returned.
+    A map whose maximum is not positive has no region: the whole image is returned. A map holding
+    NaN or infinite values raises ValueError (its box would mean nothing).
     """
     check_number(fraction, "fraction", low=0.0, high=1.0, low_inclusive=False)
     m = np.asarray(cam_map, dtype=np.float64)
     if m.ndim != 2 or m.size == 0:
         raise ValueError(f"cam_map must be one 2-D map (H, W); got shape {m.shape}.")
+    if not np.isfinite(m).all():
+        bad = int((~np.isfinite(m)).sum())
+        raise ValueError(
+            f"cam_map holds {bad} NaN or infinite value(s): the network that made it produced "
+            "non-finite outputs. Check the model and its input; do not box such a map."
+        )
     peak = m.max()
-    if not np.isfinite(peak) or peak <= 0:
+    if peak <= 0:
         return np.array([0, 0, m.shape[0], m.shape[1]], dtype=np.int64)
     labels, n = ndimage.label(m >= fraction * peak)
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
