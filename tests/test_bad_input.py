@@ -30,7 +30,7 @@ def _clf(**kw):
     return SSLClassifier(steps=5, **kw)
 
 
-# --- SSLClassifier ---------------------------------------------------------------------------------
+# --- SSLClassifier -------------------------------------------------------------------------------
 def test_1d_X_asks_to_reshape(moons):
     X, _, y = moons
     with pytest.raises(ValueError, match=r"got 1D array.*Reshape your data.*reshape\(-1, 1\)"):
@@ -151,7 +151,7 @@ def test_feature_names_with_pandas(moons):
     np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b"])
 
 
-# --- train.fit ---------------------------------------------------------------------------------------
+# --- train.fit -----------------------------------------------------------------------------------
 def test_labels_outside_the_networks_outputs(moons):
     X, _, _ = moons
     y3 = np.arange(len(X)) % 3  # classes 0, 1, 2 ...
@@ -190,7 +190,8 @@ def _numpy(x):
 )
 def test_augmentation_returning_a_wrong_shape_or_numpy(moons, method, field):
     X, _, y = moons
-    with pytest.raises(ValueError, match=rf"{field} turned a batch of shape \(2, 2\) into \(2, 3\)"):
+    shapes = r"turned a batch of shape \(2, 2\) into \(2, 3\)"
+    with pytest.raises(ValueError, match=rf"{field} {shapes}"):
         fit(MLP(2, 2), method(_wrong_shape), X, y, steps=1, progress=False)
     with pytest.raises(ValueError, match=rf"{field} returned a ndarray; it must return a torch"):
         fit(MLP(2, 2), method(_numpy), X, y, steps=1, progress=False)
@@ -209,7 +210,7 @@ def test_the_augmentation_probe_changes_no_number(moons):
     np.testing.assert_array_equal(probs[0], probs[1])
 
 
-# --- CAM and Grad-CAM --------------------------------------------------------------------------------
+# --- CAM and Grad-CAM ----------------------------------------------------------------------------
 def _cnn():
     torch.manual_seed(0)
     return SmallCNN(1, 3, (4, 8)).eval()
@@ -294,7 +295,7 @@ def test_map_to_box_on_a_map_holding_nan():
         map_to_box(m)
 
 
-# --- widgets on empty input ---------------------------------------------------------------------------
+# --- widgets on empty input ----------------------------------------------------------------------
 def test_rounds_player_on_empty_input():
     from course_lib.weak.box2mask import Rounds
     from course_lib.widgets import rounds_player
@@ -324,7 +325,7 @@ def test_mixed_explorer_on_empty_input():
         mixed_explorer({}, np.zeros((2, 1, 8, 8)), np.zeros((2, 8, 8)))
 
 
-# --- seeds: every public function that takes one names its own parameter ---------------------------
+# --- seeds: every public function that takes one names its own parameter -------------------------
 def _seeded_calls():
     from course_lib import data
     from course_lib.weak.box2mask import mixed_labels
@@ -356,7 +357,7 @@ def test_bad_seeds_are_named(name, bad):
         SEEDED[name](bad)
 
 
-# --- the count -------------------------------------------------------------------------------------
+# --- the count -----------------------------------------------------------------------------------
 CASES = [
     "SSLClassifier: 1-D X",
     "SSLClassifier: X with 0 features",
