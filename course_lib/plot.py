@@ -469,6 +469,7 @@ def labels_sweep(records, *, value: str = "auc", reference: str = "full", size: 
     if ref:
         ax.axhline(np.mean(ref), color="k", ls="--", lw=1, label=f"{reference} (all labels)")
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(ks, [str(k) for k in ks])
     ax.set_xlabel("labelled X-rays per class")
     ax.set_ylabel(f"test {value}" if not value.startswith("val") else value)
