@@ -8,6 +8,8 @@ except the check cells, which must fail with the checkers' "not implemented yet"
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -137,3 +139,89 @@ def test_student_notebook_runs_up_to_the_stubs(path):
         else:
             assert not errors, f"cell {i} failed before the stubs: {errors[0].evalue}"
     assert n_checks >= 2
+
+
+def test_checksum_is_nbgraders_algorithm():
+    # nbgrader.utils.compute_checksum: md5 of source, cell type, grade, solution, locked, grade_id
+    # and, for a grade cell, float(points); tests/test_nbgrader.py compares with nbgrader itself
+    check = nbformat.v4.new_code_cell("checks.check_x(f)")
+    check.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "q1", "points": 2}
+    want = hashlib.md5(b"checks.check_x(f)codeTrueFalseTrueq12.0").hexdigest()
+    assert homework.checksum(check) == want
+    answer = nbformat.v4.new_markdown_cell("Réponse ✓")  # UTF-8; a solution is never locked
+    answer.metadata["nbgrader"] = {"grade": True, "solution": True, "grade_id": "a", "points": 1}
+    assert (
+        homework.checksum(answer)
+        == hashlib.md5("Réponse ✓markdownTrueTrueFalsea1.0".encode()).hexdigest()
+    )
+
+
+@pytest.mark.parametrize("path", INSTRUCTOR, ids=_ids(INSTRUCTOR))
+def test_student_cells_are_locked_and_signed_as_nbgrader_does(path):
+    """generate_assignment's LockCells and ComputeChecksums: a check cell can be neither edited
+    nor deleted, a solution cell not deleted, every nbgrader cell carries its checksum."""
+    student = nbformat.read(STUDENT_DIR / path.name, as_version=4)
+    n_checks = 0
+    for cell in student.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            assert "deletable" not in cell.metadata and "editable" not in cell.metadata
+            assert "checks.check_" not in cell.source, "a check cell without nbgrader metadata"
+            continue
+        assert cell.metadata["deletable"] is False, cell.id
+        if meta["solution"]:
+            assert "editable" not in cell.metadata, cell.id
+        else:
+            assert cell.metadata["editable"] is False and meta["grade"] and meta["points"] > 0
+            n_checks += 1
+        assert meta["cell_type"] == cell.cell_type
+        assert meta["checksum"] == homework.checksum(cell), cell.id
+    assert n_checks >= 3
+
+
+def test_build_rejects_a_graded_cell_without_points_or_a_duplicate_id():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("checks.check_x(f)")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "q1"}
+    nb.cells.append(cell)
+    with pytest.raises(ValueError, match="needs points"):
+        homework.student_version(nb)
+    cell.metadata.nbgrader.points = 1
+    nb.cells.append(copy.deepcopy(cell))
+    with pytest.raises(ValueError, match="also used by"):
+        homework.student_version(nb)
+
+
+def test_cli_course_lays_out_an_nbgrader_course(tmp_path, capsys):
+    assert homework.main(["course", str(tmp_path)]) == 0
+    config = (tmp_path / "nbgrader_config.py").read_text()
+    assert config == homework.CONFIG.read_text() and "c.Execute.timeout" in config
+    for path in INSTRUCTOR:  # one assignment per notebook, the solved source
+        assert (tmp_path / "source" / path.stem / path.name).read_bytes() == path.read_bytes()
+    with pytest.raises(SystemExit):
+        homework.main(["course"])  # DIR is required
+    assert "DIR is required" in capsys.readouterr().err
+
+
+def test_a_passing_check_cell_prints_one_line_on_stdout_only():
+    """nbgrader reads a graded cell's Out[] as partial credit and scores any stderr output 0: a
+    check cell shows its ✓ line and nothing else, even when the student's function warns."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import sys, warnings\nimport numpy as np\nfrom course_lib import checks\n"
+            "def laplacian(W):\n"
+            "    warnings.warn('float64 everywhere')\n"
+            "    print('debug', file=sys.stderr)\n"
+            "    return np.diag(W.sum(axis=1)) - W"
+        ),
+        nbformat.v4.new_code_cell("checks.check_laplacian(laplacian)"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute(cwd=str(STUDENT_DIR))
+    outputs = nb.cells[1].outputs
+    assert {(o.output_type, o.get("name")) for o in outputs} == {("stream", "stdout")}, outputs
+    text = "".join(o.text for o in outputs)
+    assert text.rstrip("\n").split("\n")[-1].startswith("✓ check_laplacian")
+    assert "float64 everywhere" in text and "debug" in text  # still shown, on stdout
