@@ -7,7 +7,10 @@ edge case, gradient flow, the input left untouched, determinism...). It never pr
 reference answer: a failure says *which property* failed, on *which kind of input*, and by how
 much, plus a hint when the answer matches a known typical mistake.
 
-- All properties hold: a one-line summary is printed and a :class:`CheckReport` returned.
+- All properties hold: a one-line summary is printed and a :class:`CheckReport` returned (as a
+  cell's value it shows nothing more: the check cell's output is that one line, no ``Out[]``).
+  Whatever the student's function writes to stderr while being checked (warnings...) is shown on
+  stdout: nbgrader scores a graded cell with stderr output 0.
 - A property fails: :class:`CheckFailed` (an ``AssertionError``) is raised; its message lists
   every property with a tick or a cross. The check cell of the notebook shows it in red, without
   a traceback through this package.

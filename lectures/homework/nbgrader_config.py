@@ -17,10 +17,11 @@ c = get_config()  # noqa: F821 - nbgrader's config loader defines it
 
 c.CourseDirectory.course_id = "ssl-medical-imaging"
 
-# The longest cell of a solved notebook is hw06's solution cell (two U-Net trainings): ~18 s on a
-# 2-core CPU, ~40 s on a slow or shared one. nbgrader's default of 30 s per cell interrupted it in
-# 2 of 3 autograde runs (the check after it then failed). 180 s is four times the worst we
-# measured and still stops a student's endless loop.
+# The longest cell of a solved notebook is hw06's solution cell (two U-Net trainings): ~18 s on an
+# idle 2-core CPU, 32-64 s measured on 2 cores shared with other jobs (load 4-8). nbgrader's
+# default of 30 s per cell interrupted it in 2 of 3 autograde runs (its check then failed).
+# 180 s is ten times the idle time, about three times the worst we measured, and still stops a
+# student's endless loop. tests/test_nbgrader.py fails if a solved cell takes half of it.
 c.Execute.timeout = 180
 
 # A graded check cell that is missing from a submission is put back (with a comment saying so) and
