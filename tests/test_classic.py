@@ -61,6 +61,17 @@ def test_knn_graph_is_symmetric_with_heat_weights(moons):
     np.testing.assert_array_equal(Wc.nonzero()[0], W.nonzero()[0])
 
 
+def test_knn_graph_uses_float64_inputs():
+    """40 points in [0, 1] moved to 1e4 (float32 spacing there: 1e-3) keep their graph: the
+    same as at 0, edges and heat weights. Fails when the graph is built on a float32 copy
+    (weights off by up to 0.66, and other edges)."""
+    offsets = np.sort(np.random.default_rng(0).uniform(0, 1, (40, 1)), axis=0)
+    for weights in ("heat", "connectivity"):
+        far = classic.knn_graph(1e4 + offsets, 3, weights=weights, graph_sigma=0.05)
+        near = classic.knn_graph(offsets, 3, weights=weights, graph_sigma=0.05)
+        np.testing.assert_allclose(far.toarray(), near.toarray(), rtol=0, atol=1e-9)
+
+
 def test_deformed_kernel_matches_its_definition(small):
     X, _, y = small
     K = rbf(X, sigma=0.3)

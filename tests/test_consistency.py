@@ -85,6 +85,25 @@ def test_ema_warm_up_counts_optimiser_steps_from_zero():
         torch.testing.assert_close(a, 0.75 * b + 0.25 * m)
 
 
+def test_ema_warm_up_is_the_reference_one_step_behind_as_documented():
+    """Mean Teacher's reference loop (pytorch/main.py) increments ``global_step`` after the
+    optimiser step, then averages with min(1 - 1 / (global_step + 1), decay): after our step t
+    (from 0) that is global_step = t + 1. Our a_t is the reference's a one step earlier, as the
+    docstrings of ema_decay and MeanTeacher say (they once claimed the reference's warm-up)."""
+    from course_lib.methods import parts
+
+    def reference(decay, global_step):
+        return min(1 - 1 / (global_step + 1), decay)
+
+    ours = [parts.ema_decay(0.99, t) for t in range(200)]
+    theirs = [reference(0.99, t + 1) for t in range(200)]  # after the same optimiser steps
+    assert ours[1:] == theirs[:-1]  # the same schedule, shifted by one step
+    assert ours[0] == 0.0 and theirs[0] == 0.5  # the first step: a copy here, a mean there
+    assert ours[-1] == theirs[-1] == 0.99  # no difference past the warm-up
+    assert "one step behind" in parts.ema_decay.__doc__
+    assert "one step behind the reference code" in " ".join(MeanTeacher.__doc__.split())
+
+
 def test_mean_teacher_and_fixmatch_average_with_the_same_ema():
     from course_lib.methods import FixMatch
 
@@ -177,6 +196,32 @@ def test_temporal_ensembling_loss_matches_hand_computation():
     # the ensemble moved: Z <- 0.5 Z + 0.5 z on the batch's examples only
     torch.testing.assert_close(te.Z[3], 0.5 * torch.tensor([0.5, 0.0]) + 0.5 * z[2].detach())
     torch.testing.assert_close(te.Z[1], torch.zeros(2))
+
+
+def test_temporal_ensembling_keeps_both_predictions_of_a_straddling_batch():
+    """A batch across two passes holds example 0 twice (pass end, next pass start): both
+    predictions enter Z_0 in order and t_0 counts 2. Fails on the old update, which kept one."""
+    te, model, b = _te(alpha=0.5), _linear(), _batch(n_l=0, n_u=3, idx_u=torch.tensor([0, 1, 0]))
+    b.x_u[2] += 1.0  # a different input (augmentation) for the second visit of example 0
+    z = model(b.x_u).softmax(1).detach()
+    te.loss(model, b)
+    assert te.t.tolist() == [2, 1, 0, 0, 0]
+    torch.testing.assert_close(te.Z[0], 0.5 * (0.5 * 0.0 + 0.5 * z[0]) + 0.5 * z[2])
+    torch.testing.assert_close(te.Z[1], 0.5 * z[1])
+    target, seen = te.targets(torch.tensor([0]))
+    torch.testing.assert_close(target[0], te.Z[0] / (1 - 0.5**2))  # bias-corrected for t = 2
+
+
+def test_temporal_ensembling_update_is_unchanged_without_repeats():
+    from course_lib.methods.temporal_ensembling import occurrence
+
+    assert occurrence(torch.tensor([4, 7, 4, 4, 1, 7])).tolist() == [0, 0, 1, 2, 0, 1]
+    te, model, b = _te(alpha=0.6), _linear(), _batch(n_l=0, n_u=5)
+    te.Z[:] = torch.rand(5, 2)
+    before = te.Z.clone()
+    z = model(b.x_u).softmax(1).detach()
+    te.loss(model, b)
+    assert torch.equal(te.Z, 0.6 * before + (1 - 0.6) * z)  # bit for bit the one-shot update
 
 
 # --- Mean Teacher ----------------------------------------------------------------------------

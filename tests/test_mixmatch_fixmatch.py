@@ -58,6 +58,27 @@ def test_mixmatch_loss_by_hand_with_identity_augment():
     assert logs["lambda_u"] == pytest.approx(5.0)
 
 
+def test_mixmatch_updates_batchnorm_once_per_step():
+    """The label guess normalises with its batch's statistics but leaves the running averages
+    alone: they move once per step, with the mixed batch (the reference code's single update).
+    Fails on the old loss, where the guess's forward updated them too (twice per step)."""
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm1d(3, momentum=None)  # momentum None: running mean = mean of inputs
+    model = torch.nn.Sequential(bn, torch.nn.Linear(3, 2)).train()
+    seen = []
+    bn.register_forward_hook(lambda mod, inp, out: seen.append((inp[0].detach(), out.detach())))
+    x_l, y_l, x_u = torch.randn(4, 3), torch.tensor([0, 1, 0, 1]), 5.0 + torch.randn(4, 3)
+    b = Batch(x_l, y_l, torch.arange(4), x_u, torch.arange(4), step=0, steps=10)
+    MixMatch(K=2, augment=lambda x: x).loss(model, b)
+    assert len(seen) == 2  # the guess, then the mixed batch
+    (x_guess, out_guess), (x_mixed, _) = seen
+    assert bn.num_batches_tracked.item() == 1
+    torch.testing.assert_close(bn.running_mean, x_mixed.mean(0))  # the mixed batch's only
+    # the guess used its own batch statistics (training mode), as in the reference code
+    torch.testing.assert_close(out_guess.mean(0), torch.zeros(3), atol=1e-5, rtol=0)
+    assert bn.track_running_stats  # restored
+
+
 def test_soft_cross_entropy_equals_hard_for_one_hot():
     logits = torch.randn(4, 3)
     y = torch.tensor([0, 2, 1, 1])

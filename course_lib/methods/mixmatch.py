@@ -17,6 +17,7 @@ from course_lib import augment
 from course_lib._validation import check_number, check_positive_int
 from course_lib.methods.base import Batch, Method
 from course_lib.methods.parts import rampup_weight
+from course_lib.methods.vat import frozen_batchnorm_stats  # chapter 03's VAT needs it first
 
 
 def sharpen(p: Tensor, T: float) -> Tensor:
@@ -70,6 +71,10 @@ class MixMatch(Method):
     with W a shuffle of all augmented examples, lambda ~ Beta(alpha, alpha), L the number of
     classes and lambda_U ramped up linearly over the first ``rampup`` fraction of training.
 
+    BatchNorm: the label-guessing forward runs in training mode (batch statistics, as in the
+    reference code) but leaves the running averages alone, so they move once per step, with the
+    forward of the mixed batch -- one update per step, as in the reference code.
+
     Parameters
     ----------
     K : int >= 1
@@ -108,7 +113,8 @@ class MixMatch(Method):
         n_classes = None
         x_hat = self.augment(batch.x_l)  # one augmentation of each labeled example
         u_hat = self.augment(batch.x_u.repeat(K, *([1] * (batch.x_u.ndim - 1))))  # K views
-        with torch.no_grad():  # label guessing (Eqs. 6, 7): no gradient through the guess
+        # label guessing (Eqs. 6, 7): no gradient through the guess, no BatchNorm update
+        with torch.no_grad(), frozen_batchnorm_stats(model):
             probs = torch.softmax(model(u_hat), dim=1)
             n_classes = probs.shape[1]
             q = sharpen(probs.view(K, uB, n_classes).mean(0), self.T).repeat(K, 1)

@@ -19,6 +19,22 @@ from course_lib.methods.base import Batch, Method, TrainData, cross_entropy
 from course_lib.methods.pi_model import check_consistency, perturb, rampup_weight
 
 
+def occurrence(idx: Tensor) -> Tensor:
+    """How many times each entry of ``idx`` occurred before it: [4, 7, 4, 4] -> [0, 0, 1, 2].
+
+    An indexed in-place update ``Z[idx] = ...`` keeps only one write per repeated index; updating
+    by occurrence (all rank-0 entries, then rank 1, ...) keeps every prediction, in order."""
+    order = torch.sort(idx, stable=True).indices
+    sorted_idx = idx[order]
+    pos = torch.arange(idx.numel(), device=idx.device)
+    new_group = torch.ones_like(sorted_idx, dtype=torch.bool)
+    new_group[1:] = sorted_idx[1:] != sorted_idx[:-1]
+    group_start = torch.cummax(torch.where(new_group, pos, torch.zeros_like(pos)), dim=0).values
+    rank = torch.empty_like(pos)
+    rank[order] = pos - group_start
+    return rank
+
+
 @dataclass
 class TemporalEnsembling(Method):
     """Temporal Ensembling (Laine & Aila 2017, Algorithm 2).
@@ -31,7 +47,10 @@ class TemporalEnsembling(Method):
 
     then, once per example and epoch, Z_i <- alpha Z_i + (1 - alpha) z_i and t_i <- t_i + 1.
     The unlabeled stream of ``fit`` visits every example exactly once per pass, so updating Z_i
-    right after its use is the paper's end-of-epoch update. Examples without any prediction yet
+    right after its use is the paper's end-of-epoch update. A batch that straddles two passes can
+    hold an example twice (end of one pass, start of the next): both predictions enter Z_i, in
+    that order (t_i grows by 2), and both are compared with the ensemble of before the step.
+    Examples without any prediction yet
     (t_i = 0, first epoch) have no target and add nothing to the sum (the paper's z~ = 0 there
     is multiplied by a ramp-up weight of ~0 anyway).
 
@@ -87,7 +106,10 @@ class TemporalEnsembling(Method):
         loss_u = sq.sum() / (z.shape[0] * z.shape[1])  # 1/(C|B|) sum_i
         w = rampup_weight(self.w_max, self.rampup, batch.progress)
         with torch.no_grad():  # accumulate the ensemble: Z <- alpha Z + (1 - alpha) z
-            self.Z[batch.idx_u] = self.alpha * self.Z[batch.idx_u] + (1 - self.alpha) * z
-            self.t[batch.idx_u] += 1
+            idx, rank = batch.idx_u, occurrence(batch.idx_u)
+            for k in range(int(rank.max()) + 1 if rank.numel() else 0):
+                once = rank == k  # the k-th prediction of each example: no index twice
+                self.Z[idx[once]] = self.alpha * self.Z[idx[once]] + (1 - self.alpha) * z[once]
+                self.t[idx[once]] += 1
         logs = {"loss_x": loss_x.item(), "loss_u": loss_u.item(), "w": w}
         return loss_x + w * loss_u, logs
