@@ -135,7 +135,7 @@ def _tiny():
     return logits, labels
 
 
-def test_masked_cross_entropy_by_hand_and_zero_gradient_on_ignore():
+def test_pixel_cross_entropy_by_hand_and_zero_gradient_on_ignore():
     logits, labels = _tiny()
     loss = pixel_cross_entropy(logits, labels)
     # pixels (0,0): y=0, z=(2,0); (0,1): y=1, z=(0,1); (1,1): y=1, z=(-1,3)

@@ -11,8 +11,9 @@ the same seeded ``TinyUNet`` and differs only in its labels:
 - :func:`run_mixed`: Box_i labels with full masks for a fraction of the images (Zhao et al.;
   MS-Net), the masked images alone, and, at one fraction, the bootstrapped Dice term of MS-Net.
 
-Records (one per training): ``method``, ``seed``, ``dice`` (mean test Dice), ``seconds`` (per
-training; for a recursion, per round), ``fraction`` (of images with masks, 1.0 for full masks,
+Records (one per training): ``method``, ``seed``, ``dice`` (mean test Dice), ``hd95`` (mean test
+HD95 in pixels, :func:`mean_hd95`; NaN for a round-0 network that recursion replaced), ``seconds``
+(per training; for a recursion, per round), ``fraction`` (of images with masks, 1.0 for full masks,
 0.0 for boxes only), ``hours`` (annotation time: 79 s per mask, 7 s per box); ``pred`` (test
 predictions > 0.5, when the network is kept) and ``rounds`` (the ``box2mask.Rounds`` of a
 recursion) feed the notebook's figures and widgets.
@@ -131,12 +132,20 @@ def _train(settings, seed, labels, *, strong=None, loss=None, device=None):
     return float(metrics.dice(test.masks, pred, per_image=True).mean()), pred, t.seconds
 
 
+def mean_hd95(masks, pred) -> float:
+    """Mean HD95 (pixels) over the test images; an image whose prediction is empty (HD95
+    infinite) is left out of the mean -- the Dice already counts it as a total miss."""
+    d = metrics.hd95(masks, pred, per_image=True)
+    return float(d[np.isfinite(d)].mean()) if np.isfinite(d).any() else float("inf")
+
+
 def run_boxes(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> list[dict]:
     """Full masks, then every box builder once and (in ``settings.recursion``) recursively."""
     train, test = data(settings, seed)
     dice, pred, sec = _train(settings, seed, train.masks, device=device)
     n_all = len(train.boxes)
     records = [{"method": "full masks (upper bound)", "seed": seed, "dice": dice, "seconds": sec,
+                "hd95": mean_hd95(test.masks, pred),
                 "fraction": 1.0, "hours": annotation_hours(train.boxes, np.ones(n_all, bool)),
                 "pred": pred}]  # fmt: skip
     hours = annotation_hours(train.boxes)
@@ -150,10 +159,12 @@ def run_boxes(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> l
             )  # fmt: skip
         base = {"seed": seed, "seconds": t.seconds / rounds, "fraction": 0.0, "hours": hours}
         final = predict_masks(r.model, test.images) > 0.5
-        records.append(base | {"method": name, "dice": r.eval_dice[0],
-                               "pred": final if rounds == 1 else None})  # fmt: skip
+        first = {"method": name, "dice": r.eval_dice[0], "pred": final if rounds == 1 else None}
+        first["hd95"] = mean_hd95(test.masks, final) if rounds == 1 else float("nan")
+        records.append(base | first)
         if rounds > 1:
-            rec = {"method": f"{name} + recursion ({rounds} rounds)", "dice": r.eval_dice[-1]}
+            rec = {"method": f"{name} + recursion ({rounds} rounds)", "dice": r.eval_dice[-1],
+                   "hd95": mean_hd95(test.masks, final)}  # fmt: skip
             records.append(base | rec | {"pred": final, "rounds": r})
     return records
 
@@ -161,7 +172,7 @@ def run_boxes(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> l
 def run_mixed(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> list[dict]:
     """For each fraction f: Box_i labels + full masks for f of the images, the masked images only,
     and at ``settings.bootstrap`` the same mix with MS-Net's bootstrapped Dice term."""
-    train, _ = data(settings, seed)
+    train, test = data(settings, seed)
     weak = initial_labels(train)["Box_i"]
     records = []
     for f in settings.fractions:
@@ -182,7 +193,8 @@ def run_mixed(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> l
         for name, lab, st, loss, hours in runs:
             dice, pred, sec = _train(settings, seed, lab, strong=st, loss=loss, device=device)
             records.append({"method": name, "seed": seed, "dice": dice, "seconds": sec,
-                            "fraction": f, "hours": hours, "pred": pred})  # fmt: skip
+                            "hd95": mean_hd95(test.masks, pred), "fraction": f, "hours": hours,
+                            "pred": pred})  # fmt: skip
     return records
 
 

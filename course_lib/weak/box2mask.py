@@ -246,9 +246,6 @@ def pixel_cross_entropy(logits: Tensor, labels: Tensor, ignore: int = IGNORE) ->
     return F.cross_entropy(logits, labels, ignore_index=ignore)
 
 
-masked_cross_entropy = pixel_cross_entropy  # the chapter's old name; to go once notebook 08 moves
-
-
 def soft_dice_loss(
     logits: Tensor,
     labels: Tensor,
