@@ -34,7 +34,7 @@ def _name(req: str) -> str:
     return re.split(r"[<>=!~\[ ;]", req, maxsplit=1)[0].strip().lower()
 
 
-CONDA_NAMES = {"torch": "pytorch"}
+CONDA_NAMES = {"torch": "pytorch", "jupyterlab-rise": "jupyterlab_rise"}
 
 
 def test_environment_yml_matches_pyproject():
@@ -57,7 +57,7 @@ def test_environment_yml_matches_pyproject():
         assert conda_name in conda, f"{name} is in pyproject.toml but not in environment.yml"
         spec = req.replace(" ", "")[len(name) :]
         assert conda[conda_name] == conda_name + spec, f"{name}: versions differ"
-    lab = [_name(r) for r in project["optional-dependencies"]["lab"]]
+    lab = [CONDA_NAMES.get(_name(r), _name(r)) for r in project["optional-dependencies"]["lab"]]
     assert "jupyterlab" not in {_name(r) for r in project["dependencies"]}, "JupyterLab is an extra"
     assert all(name in conda for name in lab), "environment.yml must bring the lab extra"
     known = {CONDA_NAMES.get(_name(r), _name(r)) for r in project["dependencies"]} | set(lab)
@@ -80,3 +80,20 @@ def test_binder_environment_is_the_dependencies_without_the_package():
 def test_license_is_an_spdx_expression():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["license"] == "MIT"
+
+
+LECTURE_NOTEBOOKS = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", LECTURE_NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_has_slide_metadata_in_lecture_order(path):
+    """Every cell says how RISE shows it; each chapter and each numbered section opens a slide."""
+    nb = json.loads(path.read_text())
+    kinds = [c["metadata"].get("slideshow", {}).get("slide_type") for c in nb["cells"]]
+    assert None not in kinds, f"cell {kinds.index(None)} has no slideshow metadata"
+    assert set(kinds) <= {"slide", "subslide", "fragment", "-", "skip", "notes"}
+    assert kinds[0] == "slide"
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "markdown" and "".join(cell["source"]).startswith("## "):
+            assert kinds[i] == "slide", f"cell {i} opens a section but not a slide"
+    assert nb["metadata"].get("rise", {}).get("scroll") is True, "long slides must scroll"
