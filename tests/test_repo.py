@@ -97,3 +97,20 @@ def test_chapter_has_slide_metadata_in_lecture_order(path):
         if cell["cell_type"] == "markdown" and "".join(cell["source"]).startswith("## "):
             assert kinds[i] == "slide", f"cell {i} opens a section but not a slide"
     assert nb["metadata"].get("rise", {}).get("scroll") is True, "long slides must scroll"
+
+
+@pytest.mark.parametrize("path", LECTURE_NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_says_how_to_install_course_lib_where_it_is_missing(path):
+    import subprocess
+    import sys
+
+    nb = json.loads(path.read_text())
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    guard = "".join(first["source"]).split("\n\n")[0]
+    assert guard.startswith("try:") and "import course_lib" in guard
+    # a kernel where course_lib cannot be imported: one line, no traceback
+    code = "import sys; sys.modules['course_lib'] = None\n" + guard
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert out.stderr.strip().startswith("course_lib is not installed in this kernel")
+    assert "Traceback" not in out.stderr
