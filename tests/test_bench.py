@@ -67,3 +67,21 @@ def test_pair_timings_runs_each_notebook_alone_and_together(tmp_path):
     nbformat.write(nb, bad)
     with pytest.raises(RuntimeError, match="notebook failed"):
         pair_timings([bad, paths[0]])
+
+
+def test_profile_notebook_sees_the_kernel_memory_grow(tmp_path):
+    import nbformat
+
+    from course_lib.bench import profile_notebook
+
+    def notebook(name, code):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(code)]
+        nbformat.write(nb, tmp_path / name)
+        return tmp_path / name
+
+    small = notebook("small.ipynb", "x = 1")
+    big = notebook("big.ipynb", "import numpy, time\nx = numpy.ones(50 * 2**20)\ntime.sleep(0.5)")
+    (s_small, mb_small), (_, mb_big) = profile_notebook(small), profile_notebook(big)
+    assert s_small > 0 and mb_small > 10  # a kernel is a Python process: tens of MB at least
+    assert mb_big > mb_small + 300  # the 400 MB array shows up in the peak

@@ -27,6 +27,7 @@ __all__ = [
     "check_module",
     "mean_std",
     "notebooks_for",
+    "profile_notebook",
     "time_notebook",
 ]
 
@@ -89,7 +90,19 @@ def pair_timings(paths: list[Path], env: dict | None = None) -> list[tuple[str, 
 
 def time_notebook(path: Path, timeout: int = 600) -> float:
     """Execute a notebook top to bottom in a fresh kernel; return the seconds it took."""
+    return profile_notebook(path, timeout)[0]
+
+
+def profile_notebook(path: Path, timeout: int = 600) -> tuple[float, float]:
+    """Execute a notebook in a fresh kernel: ``(seconds, peak kernel memory in MB)``.
+
+    The memory is the largest resident set size of the kernel process (with any process it
+    starts), sampled every 0.1 s: what a JupyterHub or Binder memory limit counts.
+    """
+    import threading
+
     import nbformat
+    import psutil
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
@@ -99,6 +112,24 @@ def time_notebook(path: Path, timeout: int = 600) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
-    with Timer() as t:
-        client.execute()
-    return t.seconds
+    me, peak, done = psutil.Process(), [0], threading.Event()
+
+    def sample():
+        while not done.wait(0.1):
+            rss = 0
+            for child in me.children(recursive=True):
+                try:
+                    rss += child.memory_info().rss
+                except psutil.Error:  # exited between listing and reading
+                    pass
+            peak[0] = max(peak[0], rss)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    try:
+        with Timer() as t:
+            client.execute()
+    finally:
+        done.set()
+        watcher.join()
+    return t.seconds, peak[0] / 2**20

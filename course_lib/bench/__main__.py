@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import course_lib.bench as bench_pkg
-from course_lib.bench import Table, check_module, notebooks_for, pair_timings, time_notebook
+from course_lib.bench import Table, check_module, notebooks_for, pair_timings, profile_notebook
 
 
 def chapter_modules() -> dict[str, str]:
@@ -59,9 +59,12 @@ def main(argv=None) -> int:
         tables = list(module.run(quick=args.quick, device=dev))
         notebooks = [] if args.no_notebooks else notebooks_for(key)
         if notebooks:
-            timing = Table(f"{key} - notebook execution", ["notebook", "seconds"])
+            timing = Table(
+                f"{key} - notebook execution", ["notebook", "seconds", "peak kernel memory MB"]
+            )
             for path in notebooks:
-                timing.add(str(path.relative_to(bench_pkg.LECTURES)), time_notebook(path))
+                seconds, mb = profile_notebook(path)
+                timing.add(str(path.relative_to(bench_pkg.LECTURES)), seconds, f"{mb:.0f}")
             tables.append(timing)
         for i, table in enumerate(tables):
             text = table.markdown()
