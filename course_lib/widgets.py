@@ -228,8 +228,14 @@ def method_explorer(runs, X, y, *, curves=None, keys=("eval_acc",)):
         return labels[len(labels) // 2]
 
     method = W.Dropdown(options=names, value=names[0], description="method")
+    # The readout shows labels like "w_max = 1000". In ipywidgets' default 300 px a slider's
+    # description (80 px) and track leave the readout ~74 px, so "w_max = 300" read "w_max = 3";
+    # 380 px fit the longest label, and flex "0 0 auto" keeps the row from squeezing it back.
     setting = W.SelectionSlider(
-        options=list(runs[names[0]]), value=middle(names[0]), description="setting"
+        options=list(runs[names[0]]),
+        value=middle(names[0]),
+        description="setting",
+        layout=W.Layout(width="380px", flex="0 0 auto"),
     )
     n = max(len(h.snapshots) for by in runs.values() for h in by.values())
     record = W.IntSlider(value=n - 1, min=0, max=n - 1, description="record", readout=False)
