@@ -31,6 +31,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -80,16 +81,28 @@ class WidgetCase:
         then drags it to the other end.
     run_all : run all cells (Run > Run All Cells), or only the cells up to the widget's (Run All
         Above Selected Cell), which keeps the test short: nbval runs every cell anyway.
+    readout : the text the dragged slider's readout shows at its ``(min, max)`` end, exactly;
+        ``None``: the slider has no readout (``readout=False``), ``label`` must then show the value.
+    label : regular expressions that the widget's text label (an ``ipywidgets.Label`` under the
+        figure) must match in full at the slider's ``(min, max)`` end; with ``readout=None`` the
+        two texts must also differ (a label that did not follow the slider is stale).
+
+    After every drag all the descriptions, readouts and labels of the widget must be shown whole
+    (no text cut off by its box) -- see ``_shown_labels``.
     """
 
     notebook: str
     slider: int = 0
     to: str = "min"
     run_all: bool = False
+    readout: tuple[str, str] | None = None
+    label: tuple[str, str] | None = None
 
     def __post_init__(self):
         if self.to not in ("min", "max"):
             raise ValueError(f"to must be 'min' or 'max', got {self.to!r}")
+        if self.readout is None and self.label is None:
+            raise ValueError("give readout or label: the text that shows the slider's value")
 
     @property
     def id(self) -> str:
@@ -97,18 +110,38 @@ class WidgetCase:
 
 
 # One widget per chapter. The chapters of PLANNED get a line here when their notebook lands.
+STEP_LABEL = r"step \d+: eval_acc = [01]\.\d{3}"  # training_player's label
 CASES = [
-    WidgetCase("01_two_moons.ipynb", to="min", run_all=True),  # training player
-    WidgetCase("02_laplacian_svm.ipynb", slider=0, to="min"),  # gamma_I
-    WidgetCase("06_mixmatch_fixmatch.ipynb", to="min"),  # tau
-    WidgetCase("07_cam.ipynb", slider=1, to="max"),  # threshold
-    WidgetCase("08_box_to_mask.ipynb", to="max"),  # rounds
-    WidgetCase("09_realistic_evaluation.ipynb", to="max"),  # validation size
-    WidgetCase("10_medical_papers.ipynb", to="max"),  # test image of the NonAdjLoss figure
+    # training player: the record slider has no readout, the label names the step
+    WidgetCase("01_two_moons.ipynb", to="min", run_all=True, label=(STEP_LABEL, STEP_LABEL)),
+    WidgetCase("02_laplacian_svm.ipynb", slider=0, to="min", readout=("0.0001", "100")),  # γ_I
+    # method explorer: the setting slider of the first method (Π-model), w_max 3 / 30 / 300
+    WidgetCase("03_consistency.ipynb", slider=0, to="max", readout=("w_max = 3", "w_max = 300")),
+    WidgetCase("06_mixmatch_fixmatch.ipynb", to="min", readout=("0.50", "0.99")),  # tau
+    WidgetCase(
+        "07_cam.ipynb",
+        slider=1,
+        to="max",
+        readout=("0.05", "0.95"),
+        label=(r"IoU of the red box with the best true box: \d\.\d\d|no lesion in this image",) * 2,
+    ),  # threshold
+    WidgetCase(
+        "08_box_to_mask.ipynb",
+        to="max",
+        readout=("0", "3"),
+        label=(
+            r"round-0 labels: mean Dice of the training labels 0\.\d{3}",
+            r"labels after round 3: mean Dice of the training labels 0\.\d{3}",
+        ),
+    ),  # rounds
+    WidgetCase("09_realistic_evaluation.ipynb", to="max", readout=("10", "400")),  # n_val
+    # test image of the NonAdjLoss figure (100 test phantoms)
+    WidgetCase("10_medical_papers.ipynb", to="max", readout=("0", "99")),
 ]
 # Chapters whose widget the browser test must cover once their notebook exists (issue 9).
 PLANNED = {
     "02": "LapSVM gamma_I slider",
+    "03": "method explorer's setting slider (w_max)",
     "06": "FixMatch tau slider",
     "07": "CAM threshold slider",
     "08": "box-to-mask rounds slider",
@@ -362,6 +395,59 @@ def _drag(page, slider, end: str) -> None:
     page.mouse.up()
 
 
+# Every description, readout and text label of a widget output that is on screen: its role, the
+# slider it belongs to (-1: none), its text, and the width the text needs (scrollWidth) against the
+# width its box shows (clientWidth). A readout squeezed by the flex layout keeps its whole text in
+# the DOM but shows only the part that fits (overflow: hidden): "w_max = 300" read "w_max = 3".
+_LABELS_JS = """(output) => {
+    const sliders = [...output.querySelectorAll('.widget-slider')];
+    return [...output.querySelectorAll('.widget-label, .widget-readout')]
+        .filter(e => e.getClientRects().length > 0 && getComputedStyle(e).display !== 'none'
+                && getComputedStyle(e).visibility !== 'hidden' && e.textContent.trim() !== '')
+        .map(e => ({
+            role: e.classList.contains('widget-readout') ? 'readout'
+                : e.tagName === 'LABEL' ? 'description' : 'label',
+            slider: sliders.findIndex(s => s.contains(e)),
+            text: e.textContent.trim(),
+            needed: e.scrollWidth,
+            shown: e.clientWidth,
+        }));
+}"""
+
+
+def _shown_labels(output) -> list[dict]:
+    return output.element_handle().evaluate(_LABELS_JS)
+
+
+def _check_labels(case: WidgetCase, output, end: str, artifacts: Path) -> list[dict]:
+    """After dragging ``case.slider`` to ``end``: every label of the widget is shown whole, the
+    slider's readout reads ``case.readout`` and the text label matches ``case.label``."""
+    labels = _shown_labels(output)
+    where = f"{case.notebook}, slider {case.slider} at its {end}"
+    clipped = [
+        f"{x['role']} {x['text']!r} needs {x['needed']} px, its box shows {x['shown']} px"
+        for x in labels
+        if x["needed"] > x["shown"] + 1
+    ]
+    assert not clipped, f"{where}: text cut off on screen: {clipped}; screenshots in {artifacts}"
+    i = ("min", "max").index(end)
+    mine = [x for x in labels if x["slider"] == case.slider]
+    assert any(x["role"] == "description" for x in mine), f"{where}: no description: {labels}"
+    readouts = [x["text"] for x in mine if x["role"] == "readout"]
+    if case.readout is None:
+        assert not readouts, f"{where}: a readout {readouts} shows, the case expects none"
+    else:
+        assert readouts == [case.readout[i]], (
+            f"{where}: the readout shows {readouts}, expected [{case.readout[i]!r}]"
+        )
+    if case.label is not None:
+        texts = [x["text"] for x in labels if x["role"] == "label"]
+        assert any(re.fullmatch(case.label[i], t) for t in texts), (
+            f"{where}: no label matches {case.label[i]!r}; the labels read {texts}"
+        )
+    return labels
+
+
 def _errors_on_page(page) -> list[str]:
     text = page.locator(".jp-Notebook").inner_text()
     bad = ("Error displaying widget", "Failed to load model class", "Traceback (most recent call")
@@ -512,7 +598,8 @@ def test_widget_in_jupyterlab(case, lab, page, artifacts):
             f"the output reads: {output.all_inner_texts()!r}"
         ) from e
     assert not _errors_on_page(page), f"{case.notebook}: {_errors_on_page(page)} on the page"
-    sliders = output.locator(".widget-slider")
+    widget = output.filter(has=page.locator("img.widget-image")).first  # not a printed output
+    sliders = widget.locator(".widget-slider")
     assert sliders.count() > case.slider, f"{case.notebook}: widget has {sliders.count()} sliders"
     slider = sliders.nth(case.slider)
     handle = slider.locator(".noUi-handle").first
@@ -523,6 +610,7 @@ def test_widget_in_jupyterlab(case, lab, page, artifacts):
     values = {"start": handle.get_attribute("aria-valuenow")}
     shots["start"] = img.screenshot(path=str(artifacts / f"{name}-1-start.png"))
     other = "max" if case.to == "min" else "min"
+    texts = {}
     for step, end in (("2-" + case.to, case.to), ("3-" + other, other)):
         previous = digests[list(digests)[-1]]
         _drag(page, slider, end)
@@ -530,14 +618,74 @@ def test_widget_in_jupyterlab(case, lab, page, artifacts):
         values[step] = handle.get_attribute("aria-valuenow")
         img.scroll_into_view_if_needed()
         shots[step] = img.screenshot(path=str(artifacts / f"{name}-{step}.png"))
+        widget.screenshot(path=str(artifacts / f"{name}-{step}-widget.png"))  # labels included
         assert digests[step] != previous, (
             f"{case.notebook}: the figure did not change after dragging the slider to its {end} "
             f"(slider value {values[step]}); screenshots in {artifacts}"
         )
         assert shots[step] != shots[list(shots)[-2]], f"{case.notebook}: screen did not change"
+        labels = _check_labels(case, widget, end, artifacts)
+        texts[end] = [(x["role"], x["text"]) for x in labels]
+        print(f"{case.notebook}: slider at its {end}: {texts[end]}")
     assert values["2-" + case.to] != values["3-" + other], values
+    if case.readout is None:  # the label is what shows the value: it must follow the slider
+        assert texts["min"] != texts["max"], f"{case.notebook}: labels stale: {texts}"
     if values["3-" + other] == values["start"]:  # back where it started: the same figure
         assert digests["3-" + other] == digests["start"]
     assert not _errors_on_page(page), f"{case.notebook}: {_errors_on_page(page)} on the page"
     # The run happened on a copy: the committed notebook (no outputs) is untouched.
     assert source.read_bytes() == before
+
+
+# -- lecture mode: a chapter as a RISE slideshow -----------------------------------------------
+
+SLIDESHOW = "01_two_moons.ipynb"
+# The slide on screen (reveal.js marks it "present"; a sub-slide is a section inside a section).
+_PRESENT_JS = """() => {
+    const s = [...document.querySelectorAll('.reveal .slides section.present')]
+        .filter(e => !e.querySelector('section.present'));
+    return s.length ? s[s.length - 1].innerText : null;
+}"""
+
+
+def test_chapter_as_rise_slideshow(lab, page, artifacts):
+    """jupyterlab-rise shows a chapter as reveal.js slides (``/rise/<path>``, what View > Render
+    as slideshow opens): the first slide holds the chapter's title, the right arrow goes to the
+    next slide, which looks different. Both screenshots are saved."""
+    url, token, _ = lab
+    cells = json.loads((LECTURES / SLIDESHOW).read_text())["cells"]
+    title = "".join(cells[0]["source"]).splitlines()[0].lstrip("# ").strip()
+    first_kind = cells[0]["metadata"].get("slideshow", {}).get("slide_type")
+    assert first_kind == "slide", f"{SLIDESHOW}: cell 0 opens no slide ({first_kind!r})"
+    t0 = time.monotonic()
+    page.goto(f"{url}/rise/lectures/{SLIDESHOW}?token={token}")
+    try:
+        page.wait_for_function(_PRESENT_JS, timeout=RUN_TIMEOUT_S * 1000, polling=250)
+    except Exception as e:
+        raise AssertionError(
+            f"{SLIDESHOW}: no reveal.js slide on screen at /rise/; the page reads "
+            f"{page.locator('body').inner_text()[:500]!r}"
+        ) from e
+    page.wait_for_timeout(1_000)  # fonts, MathJax, the slide transition
+    first = page.evaluate(_PRESENT_JS)
+    assert title in first, f"{SLIDESHOW}: the first slide does not show {title!r}: {first[:300]!r}"
+    paths = [artifacts / f"slideshow-{SLIDESHOW.removesuffix('.ipynb')}-{i}.png" for i in (1, 2)]
+    shot1 = page.screenshot(path=str(paths[0]))
+    page.locator(".reveal").first.click(position={"x": 5, "y": 5})  # keyboard focus on the deck
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "(old) => { const t = (PRESENT)(); return t !== null && t !== old; }".replace(
+            "PRESENT", _PRESENT_JS
+        ),
+        arg=first,
+        timeout=30_000,
+        polling=250,
+    )
+    page.wait_for_timeout(1_000)  # the transition
+    second = page.evaluate(_PRESENT_JS)
+    shot2 = page.screenshot(path=str(paths[1]))
+    assert title not in second, f"{SLIDESHOW}: the second slide still shows the title"
+    assert shot1 != shot2, f"{SLIDESHOW}: the two slides look the same: {paths}"
+    print(f"{SLIDESHOW} as slides in {time.monotonic() - t0:.1f} s:")
+    for path, text in zip(paths, (first, second), strict=True):
+        print(f"  {path}: {text.splitlines()[0][:80]!r}")
