@@ -110,11 +110,18 @@ class WidgetCase:
 
 
 # One widget per chapter. The chapters of PLANNED get a line here when their notebook lands.
-STEP_LABEL = r"step \d+: eval_acc = [01]\.\d{3}"  # training_player's label
 CASES = [
-    # training player: the record slider has no readout, the label names the step
-    WidgetCase("01_two_moons.ipynb", to="min", run_all=True, label=(STEP_LABEL, STEP_LABEL)),
-    WidgetCase("02_laplacian_svm.ipynb", slider=0, to="min", readout=("0.0001", "100")),  # γ_I
+    # training player: the record slider has no readout, the label names the step (400 steps,
+    # recorded every 20)
+    WidgetCase(
+        "01_two_moons.ipynb",
+        to="min",
+        run_all=True,
+        label=(r"step 0: eval_acc = [01]\.\d{3}", r"step 400: eval_acc = [01]\.\d{3}"),
+    ),
+    WidgetCase(
+        "02_laplacian_svm.ipynb", slider=0, to="min", readout=("0.000100", "100")
+    ),  # γ_I (format .3g)
     # method explorer: the setting slider of the first method (Π-model), w_max 3 / 30 / 300
     WidgetCase("03_consistency.ipynb", slider=0, to="max", readout=("w_max = 3", "w_max = 300")),
     WidgetCase("06_mixmatch_fixmatch.ipynb", to="min", readout=("0.50", "0.99")),  # tau
