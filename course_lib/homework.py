@@ -248,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--src", type=Path, default=SOURCE, help="instructor notebooks")
     parser.add_argument("--dst", type=Path, default=TARGET, help="student notebooks")
     args = parser.parse_args(argv)
+    if not args.src.is_dir() or not any(args.src.glob("hw*.ipynb")):
+        parser.error(
+            f"no instructor notebooks (hw*.ipynb) in {args.src}: this command works on a checkout "
+            "of the course repository (pip install -e . from it), or pass --src FOLDER."
+        )
     if (args.command == "course") != (args.dir is not None):
         parser.error("DIR is required by `course` and taken by no other command.")
     if args.command == "course":

@@ -225,3 +225,12 @@ def test_a_passing_check_cell_prints_one_line_on_stdout_only():
     text = "".join(o.text for o in outputs)
     assert text.rstrip("\n").split("\n")[-1].startswith("✓ check_laplacian")
     assert "float64 everywhere" in text and "debug" in text  # still shown, on stdout
+
+
+def test_commands_outside_a_checkout_say_what_to_do(tmp_path, capsys):
+    from course_lib.homework import main
+
+    with pytest.raises(SystemExit) as err:
+        main(["check", "--src", str(tmp_path / "nowhere")])
+    assert err.value.code == 2
+    assert "no instructor notebooks" in capsys.readouterr().err
