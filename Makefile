@@ -53,7 +53,7 @@ format: install
 	$(BIN)/ruff format .
 
 test: lint
-	$(BIN)/python -m pytest tests lectures --nbval-lax --nbval-cell-timeout=300 $(PYTEST_ARGS)
+	COURSE_PROGRESS=0 $(BIN)/python -m pytest tests lectures --nbval-lax --nbval-cell-timeout=300 $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m course_lib.bench

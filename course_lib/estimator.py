@@ -49,8 +49,9 @@ class SSLClassifier(LabeledScoreMixin, ClassifierMixin, BaseEstimator):
         kept as ``seed_``.
     device : str or torch.device, optional
         Default ``course_lib.device()``.
-    progress : bool
-        Show a progress bar while fitting.
+    progress : bool, optional
+        Show a progress bar while fitting; default ``train.show_progress()`` (on, except where
+        ``COURSE_PROGRESS=0``); a bar appears only for fits longer than 2 s.
 
     ``X`` is (n_samples, n_features) for points or (n, C, H, W) for images; ``y`` holds integer
     labels and ``-1`` for unlabeled rows. ``score(X, y)`` is the accuracy on the rows where
@@ -86,7 +87,7 @@ class SSLClassifier(LabeledScoreMixin, ClassifierMixin, BaseEstimator):
         weight_decay: float = 0.0,
         random_state: int = 0,
         device: str | None = None,
-        progress: bool = False,
+        progress: bool | None = None,
     ):
         self.method = method
         self.model = model

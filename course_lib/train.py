@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -203,7 +204,7 @@ def minimize(
     after_step: Callable[[int], None] | None = None,
     history: History | None = None,
     name: str = "training",
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> History:
     """Minimise ``step_loss`` for ``steps`` AdamW steps and return the :class:`History`.
 
@@ -231,7 +232,7 @@ def minimize(
     history : History, optional
         Append to this record (e.g. one made with a ``grid``); default a new one.
     name, progress :
-        The progress bar's label, and whether to show it.
+        The progress bar's label, and whether to show it (default: :func:`show_progress`).
 
     Returns
     -------
@@ -291,7 +292,7 @@ def fit(
     grid=None,
     X_eval=None,
     y_eval=None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> History:
     """Train ``model`` in place with ``method`` for ``steps`` optimiser steps (AdamW).
 
@@ -331,8 +332,10 @@ def fit(
         Points on which to record predicted probabilities at each record (for the widgets).
     X_eval, y_eval : arrays, optional
         Held-out data; its accuracy is logged as ``eval_acc``.
-    progress : bool
-        Show a tqdm progress bar.
+    progress : bool, optional
+        Show a tqdm progress bar; default :func:`show_progress` (on, except where
+        ``COURSE_PROGRESS=0``, as in the test suite). It appears only for runs longer than
+        ``PROGRESS_DELAY`` seconds, so quick fits inside a loop leave no trace.
 
     Returns
     -------
@@ -478,6 +481,16 @@ def _check_augmentations(method: Method, x: np.ndarray) -> None:
             )
 
 
+PROGRESS_ENV = "COURSE_PROGRESS"
+PROGRESS_DELAY = 2.0  # seconds before a bar appears: a cell that trains for a while shows one
+
+
+def show_progress() -> bool:
+    """The course's default for progress bars: on, unless ``COURSE_PROGRESS=0`` (the test suite
+    and nbval set it, so that no bar lands in a test's output or on stderr)."""
+    return os.environ.get(PROGRESS_ENV, "1").strip() not in ("0", "false", "no", "off")
+
+
 def optimize(
     model: nn.Module,
     opt: torch.optim.Optimizer,
@@ -487,7 +500,7 @@ def optimize(
     record: Callable[[int, dict[str, float], int], None],
     record_every: int,
     name: str = "training",
-    progress: bool = True,
+    progress: bool | None = None,
     after_step: Callable[[int], None] | None = None,
     schedule: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> float:
@@ -503,10 +516,10 @@ def optimize(
     steps = check_positive_int(steps, "steps")
     record_every = check_positive_int(record_every, "record_every")
     bar = None
-    if progress:
+    if show_progress() if progress is None else progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=steps, desc=name, leave=False)
+        bar = tqdm(total=steps, desc=name, leave=False, delay=PROGRESS_DELAY)
     start = time.perf_counter()
     record(0, {}, 0)
     sums: dict[str, float] = {}

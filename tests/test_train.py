@@ -253,3 +253,39 @@ def test_minimize_records_means_and_returns_a_history_with_a_cosine_schedule():
     np.testing.assert_allclose(constant, 0.1, rtol=1e-3)
     with pytest.raises(ValueError, match="lr"):
         minimize(model, lambda step: (model.weight.sum(), {}), 3, lr=0.0, progress=False)
+
+
+def test_progress_bar_default_follows_course_progress(monkeypatch):
+    from course_lib.train import show_progress
+
+    monkeypatch.setenv("COURSE_PROGRESS", "0")
+    assert show_progress() is False
+    monkeypatch.setenv("COURSE_PROGRESS", "1")
+    assert show_progress() is True
+    monkeypatch.delenv("COURSE_PROGRESS")
+    assert show_progress() is True  # on in a notebook; the test suite turns it off
+
+
+def test_progress_bar_appears_only_for_slow_runs(monkeypatch, capsys):
+    import time
+
+    import torch
+
+    from course_lib import train
+
+    monkeypatch.setenv("COURSE_PROGRESS", "1")
+    monkeypatch.setattr(train, "PROGRESS_DELAY", 0.2)
+    net = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+
+    def step_loss(step, pause=0.0):
+        time.sleep(pause)
+        return net(torch.ones(1, 2)).sum(), {}
+
+    train.optimize(net, opt, step_loss, 3, record=lambda *a: None, record_every=1, name="quick")
+    assert "quick" not in capsys.readouterr().err  # faster than the delay: no bar
+    train.optimize(
+        net, opt, lambda s: step_loss(s, 0.15), 4, record=lambda *a: None, record_every=1,
+        name="slow",
+    )  # fmt: skip
+    assert "slow" in capsys.readouterr().err

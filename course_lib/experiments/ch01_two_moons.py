@@ -81,7 +81,6 @@ def fit_mlp(
         grid=plot.make_grid(X, grid) if record else None,
         X_eval=X_eval,
         y_eval=y_eval,
-        progress=False,
         **fit_kw,
     )
     return {

@@ -173,7 +173,6 @@ def confidence(
             batch_size=settings.batch_size,
             seed=seed,
             device=device,
-            progress=False,
         )
         seconds = time.perf_counter() - start
         proba = predict_proba(model, X_test)

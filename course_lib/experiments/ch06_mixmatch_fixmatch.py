@@ -68,7 +68,7 @@ def run(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> list[di
         net = SmallCNN(1, 10, widths=s.widths)
         h = fit(net, method, X, y, steps=s.steps, batch_size=s.batch_size, seed=seed,
                 record_every=s.record_every, grid=X[unlabeled] if name == "FixMatch" else None,
-                X_eval=X_test, y_eval=y_test, device=device, progress=False)  # fmt: skip
+                X_eval=X_test, y_eval=y_test, device=device)  # fmt: skip
         records.append({"method": name, "seed": seed, "per_class": s.per_class,
                         "accuracy": h.last("eval_acc"), "seconds": h.seconds,
                         "history": h, "truth": y_true[unlabeled]})  # fmt: skip

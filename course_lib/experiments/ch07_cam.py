@@ -157,7 +157,7 @@ def run_cam(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> lis
     net = SmallCNN(1, 2, settings.widths)
     with Timer() as t:
         fit(net, Supervised(), train.images, train.labels, steps=settings.cam_steps, seed=seed,
-            batch_size=settings.cam_batch, device=device, progress=False)  # fmt: skip
+            batch_size=settings.cam_batch, device=device)  # fmt: skip
     auc = roc_auc_score(test.labels, predict_proba(net, test.images)[:, 1])
     maps_val = cam(net, val.images[pv], target=1)[0]
     maps = {c: cam(net, test.images[pt], target=c)[0] for c in (0, 1)}
@@ -178,7 +178,7 @@ def run_mil(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> lis
         boxed = choose_boxed(train.labels, share, seed=seed)
         with Timer() as t:
             fit(net, PatchMIL(grids, boxed, low=settings.mil_low), train.images, train.labels,
-                steps=settings.mil_steps, seed=seed, device=device, progress=False)  # fmt: skip
+                steps=settings.mil_steps, seed=seed, device=device)  # fmt: skip
         auc = roc_auc_score(test.labels, predict_proba(net, test.images)[:, 1])
         maps_val = patch_maps(net, val.images[val.labels > 0])
         maps = patch_maps(net, test.images[test.labels > 0])

@@ -115,9 +115,7 @@ def annotation_hours(boxes, strong=None) -> float:
 
 
 def _kw(settings: Settings, device) -> dict:
-    return dict(
-        steps=settings.steps, batch_size=16, lr=1e-2, crop=32, device=device, progress=False
-    )
+    return dict(steps=settings.steps, batch_size=16, lr=1e-2, crop=32, device=device)
 
 
 def _train(settings, seed, labels, *, strong=None, loss=None, device=None):

@@ -178,7 +178,6 @@ def train_xray(name: str, settings: XraySettings, y, seed: int, *, data=None, de
         seed=seed,
         device=device,
         record_every=steps,
-        progress=False,
     )
     return method.eval_model(net), history
 

@@ -143,7 +143,7 @@ def train_segmenter(
         adj = nonadj_loss(probs, allowed)
         return ce + lambda_adj * adj, {"ce": ce.item(), "nonadj": adj.item()}
 
-    return minimize(net, step_loss, steps, lr=lr, record_every=1, name="NonAdjLoss", progress=False)
+    return minimize(net, step_loss, steps, lr=lr, record_every=1, name="NonAdjLoss")
 
 
 def segment(net: nn.Module, X, *, batch_size: int = 4096) -> np.ndarray:

@@ -111,9 +111,7 @@ def pretrain_distance(
         d_hat = encoder.distance(torch.as_tensor(p_a, device=dev), torch.as_tensor(p_b, device=dev))
         return distance_pretext_loss(d_hat, torch.as_tensor(d, dtype=torch.float32, device=dev)), {}
 
-    return minimize(
-        encoder, step_loss, steps, lr=lr, record_every=1, name="pretext", progress=False
-    )
+    return minimize(encoder, step_loss, steps, lr=lr, record_every=1, name="pretext")
 
 
 class PatchClassifier(nn.Module):
