@@ -7,7 +7,13 @@ Debian's Chromium through Python Playwright, runs its cells from the Run menu (c
 Cells; later chapters: the cells up to the widget, as nbval runs them all anyway), drags one slider
 of the chapter's widget with the mouse to one end and back to the other, and checks that the
 rendered figure changed each time (both the PNG the kernel sent and a screenshot of what is on
-screen) and that no widget error is shown.
+screen) and that no widget error is shown. After each drag it reads the widget's descriptions,
+readouts and labels from the page: each must be shown whole (a text wider than its box, like a
+readout "w_max = 300" cut to "w_max = 3", fails) and the slider's readout or label must show the
+value it was dragged to (``WidgetCase.readout``/``label``; a stale label fails).
+
+Lecture mode: ``test_chapter_as_rise_slideshow`` opens chapter 01 with jupyterlab-rise
+(``/rise/<path>``) and screenshots its first two slides (``slideshow-*.png``).
 
 Screenshots and the server/browser logs go to ``test-artifacts/browser/`` (printed by the test).
 The notebook is a copy in a temporary folder, so the committed file (no outputs) is never written.
