@@ -6,13 +6,17 @@ into a 10-20x slowdown (a 10-s training run took 122 s beside other training pro
 course's 2-core machine). A classroom runs many kernels on one machine, so ``import course_lib``
 sets **one torch thread per process** (:func:`configure`):
 
-- two chapters running at once then share the cores instead of fighting over them;
-- the course's networks are small (an MLP on two moons, a CNN on 8x8 to 64x64 images), so a
-  second thread buys little even alone (see the README's "When it is slow" for the figures);
+- two chapters running at once then share the cores instead of fighting over them
+  (``python -m course_lib.bench --together ch04 ch05`` on 2 cores: 1.00x and 1.14x their time
+  alone, against 5.1x and 8.0x with torch's default of one thread per core);
 - the thread count changes the order of floating-point sums, and a few hundred training steps
   turn that into different accuracies (85.6 vs 88.1 % for one seed of a digits CNN at 1 vs 2
   threads). One fixed count makes the same seed give the same numbers on every machine,
-  whatever else is running -- a count that adapted to the load would not.
+  whatever else is running -- the numbers the chapters' prose quotes -- where a count that
+  adapted to the cores or the load would not.
+
+The price is speed alone on several cores for the convolutional chapters: chapter 07 took 94 s
+alone with one thread and 51 s with two on 2 cores (chapters 04 and 05, MLPs: no difference).
 
 Override with the environment variable ``COURSE_THREADS`` before importing: a number of threads
 (e.g. ``COURSE_THREADS=8`` on a workstation used alone), or ``torch`` to leave torch's own
