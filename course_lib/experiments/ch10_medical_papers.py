@@ -49,6 +49,7 @@ from course_lib.papers import (
     synergic_pair,
     train_segmenter,
 )
+from course_lib.train import evaluating
 
 
 def _check_positive(settings, names):
@@ -107,15 +108,10 @@ def synergic_head_accuracy(model, images, labels, n_pairs: int = 2000, seed: int
     rng = np.random.default_rng(seed)
     ia, ib = rng.integers(0, len(labels), (2, n_pairs))
     dev = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            _, _, s = model.pair(
-                torch.as_tensor(images[ia], device=dev), torch.as_tensor(images[ib], device=dev)
-            )
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        _, _, s = model.pair(
+            torch.as_tensor(images[ia], device=dev), torch.as_tensor(images[ib], device=dev)
+        )
     same = labels[ia] == labels[ib]
     pred_same = s.cpu().numpy() > 0
     return float(0.5 * (pred_same[same].mean() + (~pred_same[~same]).mean()))
@@ -296,7 +292,7 @@ def siamese(settings: SiameseSettings = NOTEBOOK_SIAMESE, seed: int = 0, *, devi
     h = pretrain_distance(pre_enc, sec_u.images, steps=s.pretext_steps, patch=s.patch,
                           seed=seed, device=device)  # fmt: skip
     # the loss of each step (a History records step 0, before training, with no loss)
-    losses = np.asarray(h, dtype=float) if isinstance(h, list) else h["loss"][h["step"] > 0]
+    losses = h["loss"][h["step"] > 0]
     records = []
     for name, enc in (("random init", random_enc), ("distance pretext", pre_enc)):
         F, F_t = embed(enc, X_p), embed(enc, X_t)
