@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -37,6 +38,8 @@ def main(argv=None) -> int:
         "with the course's thread policy and with torch's own thread count; nothing else runs",
     )
     args = parser.parse_args(argv)
+    # tables, not progress bars: the training runs (and the notebooks it times) show none
+    os.environ.setdefault("COURSE_PROGRESS", "0")
     if args.together is not None:
         return _together(parser, args, modules)
 
