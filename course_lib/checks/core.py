@@ -145,6 +145,62 @@ def run_checks(
     return report
 
 
+NOT_ATTEMPTED = "not attempted yet"
+
+
+def exercise(
+    name: str,
+    answer,
+    properties: Sequence[tuple[str, Callable]],
+    *,
+    hint: str,
+    returns: Returns | None = None,
+) -> CheckReport | None:
+    """Check a chapter exercise: :func:`run_checks` for the in-chapter mini-tasks.
+
+    A chapter runs top to bottom with its exercises unsolved (nbval executes it as shipped), so
+    an exercise *not attempted yet* is not a failure: ``answer`` is ``None`` or a function that
+    still raises ``NotImplementedError``, and the check prints one line (``name: not attempted
+    yet`` and the ``hint``) and returns ``None``. An attempted answer is checked like homework:
+    every property holds → the ✓ line and a :class:`CheckReport`; one fails →
+    :class:`CheckFailed` with the ticks and crosses, and the hint.
+
+    ``answer`` is the student's function (properties call it through :func:`call`, as in the
+    homework) or a value (a number, an array): properties are then called with the value itself.
+    """
+    __tracebackhide__ = True
+    if answer is None:
+        print(f"{name}: {NOT_ATTEMPTED}. Hint: {hint}")
+        return None
+    if callable(answer):
+        try:
+            return run_checks(name, answer, properties, returns=returns)
+        except CheckFailed as err:
+            if NOT_IMPLEMENTED in str(err):
+                print(f"{name}: {NOT_ATTEMPTED}. Hint: {hint}")
+                return None
+            raise CheckFailed(f"{err}\nHint: {hint}") from None
+    passed, failed = [], []
+    for title, prop in properties:
+        try:
+            prop(answer)
+        except Fail as err:
+            failed.append((title, str(err)))
+        except Exception as err:  # noqa: BLE001 - an answer the check could not read is a failure
+            failed.append((title, f"could not test your answer ({type(err).__name__}: {err})."))
+        else:
+            passed.append(title)
+    if failed:
+        lines = [f"{name}: {len(failed)} of {len(properties)} checks failed."]
+        lines += [f"  ✓ {t}" for t in passed]
+        lines += [f"  ✗ {t}: {msg}" for t, msg in failed]
+        lines.append(f"Hint: {hint}")
+        raise CheckFailed("\n".join(lines))
+    report = CheckReport(name, passed)
+    print(report)
+    return report
+
+
 def _copy(value):
     if isinstance(value, Tensor):
         return value.clone()  # keeps the graph: gradients still reach the original

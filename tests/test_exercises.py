@@ -1,0 +1,45 @@
+"""The runner of the chapters' checked exercises (`checks.core.exercise`).
+
+A chapter ships with its exercises unsolved and nbval runs it as shipped: an exercise not attempted
+yet must print its hint and raise nothing; an attempted wrong answer must fail with the hint.
+"""
+
+import pytest
+
+from course_lib.checks import core
+from course_lib.checks.core import CheckFailed, Fail
+
+
+def _half(value):
+    if abs(value - 0.5) > 0.01:
+        raise Fail(f"{value} is not one half")
+
+
+def _calls(student):
+    core.call(student, 1.0, on="one")
+
+
+def test_not_attempted_prints_the_hint_and_raises_nothing(capsys):
+    def stub(x):
+        raise NotImplementedError()
+
+    assert core.exercise("Exercise 0.1", None, [("half", _half)], hint="count them") is None
+    assert core.exercise("Exercise 0.2", stub, [("calls", _calls)], hint="write it") is None
+    out = capsys.readouterr().out
+    assert "Exercise 0.1: not attempted yet. Hint: count them" in out
+    assert "Exercise 0.2: not attempted yet. Hint: write it" in out
+
+
+def test_right_answer_passes_and_wrong_answer_fails_with_the_hint(capsys):
+    assert core.exercise("Exercise 0.1", 0.5, [("half", _half)], hint="count them")
+    assert "✓ Exercise 0.1" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match=r"(?s)0.7 is not one half.*Hint: count them"):
+        core.exercise("Exercise 0.1", 0.7, [("half", _half)], hint="count them")
+
+
+def test_a_function_that_raises_is_a_failure_not_a_skip():
+    def broken(x):
+        raise ValueError("oops")
+
+    with pytest.raises(CheckFailed, match=r"(?s)raised ValueError: oops.*Hint: write it"):
+        core.exercise("Exercise 0.2", broken, [("calls", _calls)], hint="write it")
