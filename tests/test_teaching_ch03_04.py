@@ -1,0 +1,42 @@
+"""Chapters 03 and 04 (issue 17): the counted benefit of Temporal Ensembling, Mean Teacher's
+1-D sketch, VAT's adversarial digits, the checked exercises."""
+
+import pytest
+import torch
+
+from course_lib.experiments import ch03_consistency as ch03
+from course_lib.models import MLP
+
+# --- chapter 03, benefit (1): images through the network, counted --------------------------------
+
+
+def test_forward_cost_counts_two_passes_for_the_pi_model_and_one_for_temporal_ensembling():
+    cost = {r["method"]: r for r in ch03.forward_cost(ch03.NOTEBOOK, seed=0, epochs=1)}
+    assert "supervised" not in cost
+    per_step = 2 * ch03.NOTEBOOK.batch_size  # 64 labeled + 64 unlabeled
+    steps = cost["Π-model"]["steps_per_epoch"]
+    assert cost["Π-model"]["images_per_epoch"] == 2 * per_step * steps
+    assert cost["Temporal Ensembling"]["images_per_epoch"] == per_step * steps
+    assert cost["Temporal Ensembling"]["with_gradient_per_epoch"] == per_step * steps
+    mt = cost["Mean Teacher"]  # one student pass with gradient, one teacher pass without
+    assert mt["images_per_epoch"] == mt["copies_per_epoch"] == per_step * steps
+    assert mt["with_gradient_per_epoch"] == per_step * steps
+    vat = cost["VAT"]  # clean pass on B, power iteration and adversarial pass on the unlabeled half
+    assert vat["images_per_epoch"] == 2 * per_step * steps
+
+
+def test_counting_images_skips_evaluation_passes_and_removes_its_hook():
+    net = MLP(2, 2)
+    x = torch.zeros(5, 2)
+    with ch03.counting_images(net) as counts:
+        net(x)
+        net.eval()
+        net(x)  # evaluation: not a training pass
+    net.train()
+    net(x)  # after the block: not counted
+    assert counts == {"network": 5, "copies": 0, "with_gradient": 5}
+
+
+def test_forward_cost_rejects_a_bad_number_of_epochs():
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+        ch03.forward_cost(epochs=0)
