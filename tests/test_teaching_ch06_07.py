@@ -1,0 +1,87 @@
+"""Chapters 06 and 07: the checked exercises and the notebooks' classroom budget.
+
+Each exercise check passes on the instructors' solution, fails with a useful message on typical
+wrong answers and prints "not attempted yet" (and raises nothing) on the stub the chapter ships.
+"""
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from course_lib.checks import ex06_mixmatch_fixmatch as ex06
+from course_lib.checks import ex07_cam_mil as ex07
+from course_lib.checks.core import CheckFailed
+from course_lib.methods.mixmatch import sharpen
+
+
+def _stub(*args):
+    raise NotImplementedError()
+
+
+CHECKS = [
+    (ex06.check_ex06_1, ex06.solution_ex06_1),
+    (ex06.check_ex06_2, ex06.solution_ex06_2),
+    (ex07.check_ex07_1, ex07.solution_ex07_1),
+    (ex07.check_ex07_2, ex07.solution_ex07_2),
+]
+
+
+@pytest.mark.parametrize("check, solution", CHECKS, ids=lambda f: getattr(f, "__name__", ""))
+def test_the_solution_passes(check, solution, capsys):
+    assert check(solution)
+    assert "✓ Exercise 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check, solution", CHECKS, ids=lambda f: getattr(f, "__name__", ""))
+@pytest.mark.parametrize("unsolved", [None, _stub], ids=["None", "stub"])
+def test_the_unsolved_exercise_prints_the_hint_and_raises_nothing(
+    check, solution, unsolved, capsys
+):
+    assert check(unsolved) is None
+    out = capsys.readouterr().out
+    assert "not attempted yet" in out and "Hint:" in out
+
+
+def _soft_weight_without_detach(w, s):
+    conf, q_hat = w.softmax(1).max(1)
+    return (conf * F.cross_entropy(s, q_hat, reduction="none")).mean()
+
+
+def _soft_weight_normalised(w, s):
+    with torch.no_grad():
+        conf, q_hat = w.softmax(1).max(1)
+    return (conf * F.cross_entropy(s, q_hat, reduction="none")).sum() / conf.sum()
+
+
+def _pointing_counts_empty_masks(maps, masks):
+    n = len(maps)
+    return float(masks.reshape(n, -1)[np.arange(n), maps.reshape(n, -1).argmax(1)].mean())
+
+
+WRONG = [
+    (ex06.check_ex06_1, lambda p, T: sharpen(p, T).mean(0), "sharpened each view and averaged"),
+    (ex06.check_ex06_1, lambda p, T: p.mean(0), "you forgot to sharpen"),
+    (ex06.check_ex06_1, lambda p, T: sharpen(p.mean(0), 1 / T), "exponent of Sharpen is 1/T"),
+    (ex06.check_ex06_2, _soft_weight_without_detach, "a gradient flows into the weak-view"),
+    (ex06.check_ex06_2, _soft_weight_normalised, "not by the sum of the weights"),
+    (ex06.check_ex06_2, lambda w, s: F.cross_entropy(s, w.argmax(1)), "you forgot it"),
+    (ex07.check_ex07_1, _pointing_counts_empty_masks, "images with an empty mask are not scored"),
+    (ex07.check_ex07_1, lambda maps, masks: 0.5, "wrong value"),
+    (ex07.check_ex07_2, lambda p, low: 1 - (1 - p.flatten(1)).prod(1), "rescale every factor"),
+    (ex07.check_ex07_2, lambda p, low: p.flatten(1).max(1).values, "not the largest patch"),
+    (ex07.check_ex07_2, lambda p, low: p.flatten(1).mean(1).detach(), "wrong value"),
+]
+
+
+@pytest.mark.parametrize("check, wrong, message", WRONG, ids=[w[2][:30] for w in WRONG])
+def test_a_typical_wrong_answer_fails_with_a_useful_message(check, wrong, message):
+    with pytest.raises(CheckFailed, match=r"(?s)✗.*" + message + r".*Hint:"):
+        check(wrong)
+
+
+def test_a_wrong_return_type_is_named_not_a_traceback():
+    with pytest.raises(CheckFailed, match="expected a .B, C. tensor"):
+        ex06.check_ex06_1(lambda p, T: None)
+    with pytest.raises(CheckFailed, match="return one number"):
+        ex07.check_ex07_1(lambda maps, masks: [0.5, 0.5])
