@@ -357,9 +357,12 @@ def rounds_frame(fig: Figure, rounds, images, masks, boxes, stage: int, *, show=
     """Chapter 08: one stage of recursive training (``box2mask.Rounds``) — the frame of
     ``widgets.rounds_player``.
 
-    Stage 0 shows the round-0 labels of the images ``show``, stage r the denoised predictions of
-    round r (the labels of round r + 1); right: Dice of the training labels per stage and the test
-    Dice of each round's network. Returns the labels' Dice per stage.
+    The x-axis and the stages count the rounds *done*: stage 0 shows the box labels of the images
+    ``show`` (no round done), stage r the denoised predictions of the r-th round (``pseudo[r - 1]``,
+    the labels of the next round). Right, both against the same x = r: the Dice of the labels
+    after r rounds and the test Dice of the network of the r-th round (``eval_dice[r - 1]``, the
+    network whose predictions those labels are; no network at x = 0). Returns the labels' Dice per
+    stage.
     """
     from course_lib import metrics
 
@@ -372,10 +375,11 @@ def rounds_frame(fig: Figure, rounds, images, masks, boxes, stage: int, *, show=
     ax = axes[-1]
     dice_lab = [float(metrics.dice(masks, s == 1, per_image=True).mean()) for s in stages]
     ax.plot(range(len(stages)), dice_lab, "o-", label="training labels vs truth")
-    if rounds.eval_dice:
-        ax.plot(range(1, len(stages)), rounds.eval_dice, "s-", label="network, test images")
+    if rounds.eval_dice:  # the network of the r-th round at x = r, beside the labels it made
+        done = range(1, len(rounds.eval_dice) + 1)
+        ax.plot(done, rounds.eval_dice, "s-", label="network of the r-th round, test images")
     ax.axvline(stage, c="k", lw=1, ls=":")
-    ax.set_xlabel("round (0 = box labels)")
+    ax.set_xlabel("rounds done, r (0: the box labels)")
     ax.set_ylabel("Dice")
     ax.set_xticks(range(len(stages)))
     ax.legend(loc="lower right")
@@ -384,8 +388,8 @@ def rounds_frame(fig: Figure, rounds, images, masks, boxes, stage: int, *, show=
 
 def rounds_strip(rounds, images, masks, boxes, *, show=(3, 5), size: float = 1.9) -> Figure:
     """Chapter 08: the static twin of ``widgets.rounds_player`` — every stage of recursive
-    training (columns: round-0 labels, then the denoised predictions of each round) for the
-    images ``show`` (rows), each titled with its Dice against the true mask."""
+    training (columns: the box labels, then the denoised predictions after 1, 2, ... rounds) for
+    the images ``show`` (rows), each titled with its Dice against the true mask."""
     from course_lib import metrics
 
     stages = [rounds.labels[0], *rounds.pseudo]
@@ -597,4 +601,108 @@ def segmentation_strip(images, masks, segs: dict, allowed, cases, *, n_forbidden
         counts = None if n_forbidden is None else {k: int(v[i]) for k, v in n_forbidden.items()}
         preds = {k: v[i] for k, v in segs.items()}
         segmentation_row(row, images[i, 0], masks[i], preds, allowed, n_forbidden=counts)
+    return fig
+
+
+# --- chapter 03: Mean Teacher's Fig. 1 sketch, VAT's adversarial digits -------------------------
+
+
+def mean_teacher_sketch(sketch: dict, *, size: float = 2.6) -> Figure:
+    """Chapter 03: Mean Teacher's Fig. 1 (a-e), drawn from ``ch03.mean_teacher_sketch``.
+
+    (a)-(d): p(class 1 | x) against x, labeled points large, the unlabeled point a black
+    circle; (c)/(d) mark the student's target at the unlabeled point (d: the teacher's noisy
+    predictions, small, and their mean, large). (e): the predictions at the unlabeled point
+    during a Mean Teacher run, student and EMA teacher.
+    """
+    fig, axes = figure(5, size=size)
+    x, xu = sketch["x"], sketch["unlabeled"]
+    iu = int(np.argmin(np.abs(x - xu)))
+    for ax in axes[:4]:
+        for xl, c in sketch["labeled"]:
+            ax.scatter([xl], [c], s=80, color=CLASS_COLORS[int(c)], edgecolor="k", zorder=3)
+        ax.set_ylim(-0.08, 1.08)
+        ax.set_xlabel("x")
+    axes[0].set_ylabel("p(class 1 | x)")
+    for curve in sketch["free"]:
+        axes[0].plot(x, curve, color="0.45", lw=1.2)
+    axes[0].set_title("(a) labels only: the fit\nbetween them is arbitrary", fontsize=9)
+    axes[1].plot(x, sketch["teacher"], color="0.3", lw=1.5)
+    axes[1].set_title("(b) noise on the labeled\ninputs (the teacher)", fontsize=9)
+    for ax, key, title in (
+        (axes[2], "student_c", "(c) consistency to a\nfixed teacher at x_u"),
+        (axes[3], "student_d", "(d) noise on the teacher:\nthe mean target"),
+    ):
+        ax.plot(x, sketch["teacher"], color="0.6", lw=1.2, ls="--", label="teacher")
+        ax.plot(x, sketch[key], color="k", lw=1.5, label="student")
+        ax.set_title(title, fontsize=9)
+    axes[2].scatter([xu], [sketch["teacher"][iu]], s=70, facecolor="none", edgecolor="k", zorder=3)
+    xs, ps = sketch["noisy_targets"]
+    axes[3].scatter(xs, ps, s=12, facecolor="none", edgecolor=CLASS_COLORS[1], zorder=3)
+    axes[3].scatter([xu], [ps.mean()], s=90, facecolor="none", edgecolor=CLASS_COLORS[1], lw=2)
+    axes[2].legend(loc="upper left", fontsize=8)
+    trace = sketch["trace"]
+    axes[4].plot(trace[:, 0], color="0.6", lw=1, label="student")
+    axes[4].plot(trace[:, 1], color="k", lw=1.5, label="EMA teacher")
+    axes[4].set_xlabel("training step")
+    axes[4].set_ylabel("p(class 1 | x_u)")
+    axes[4].set_title("(e) the EMA teacher:\na smoothed target", fontsize=9)
+    axes[4].legend(fontsize=8)
+    return fig
+
+
+def adversarial_digits(images, r_adv, probs_clean, probs_adv, *, size: float = 1.5) -> Figure:
+    """Chapter 03: VAT's virtual adversarial examples on 8x8 digits, one column per image:
+    x, r_adv (signed, grey = 0) and x + r_adv, each titled with the predicted class and its
+    probability."""
+    n = len(images)
+    fig, axes = figure(n, 3, size=size)
+    axes = axes.reshape(3, n)
+    lim = float(np.abs(r_adv).max())
+    for j in range(n):
+        k0, k1 = int(probs_clean[j].argmax()), int(probs_adv[j].argmax())
+        axes[0, j].imshow(images[j].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+        axes[0, j].set_title(f"x: {k0} ({probs_clean[j, k0]:.2f})", fontsize=8)
+        axes[1, j].imshow(r_adv[j].reshape(8, 8), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[1, j].set_title("r_adv", fontsize=8)
+        axes[2, j].imshow((images[j] + r_adv[j]).reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+        axes[2, j].set_title(f"x + r_adv: {k1} ({probs_adv[j, k1]:.2f})", fontsize=8)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+# --- chapter 08: Zhao et al.'s two stages, instance by instance ---------------------------------
+
+
+def instance_overlay(ax, image, instances, boxes=None, title=""):
+    """Chapter 08: a grey image with each instance (1..K of an instance map) in its own colour,
+    outlined, and the boxes ``(r0, c0, r1, c1)`` in white."""
+    from matplotlib.patches import Rectangle
+
+    ax.imshow(image, cmap="gray")
+    inst = np.asarray(instances)
+    colors = plt.get_cmap("tab10")
+    overlay = np.zeros((*inst.shape, 4))
+    for k in np.unique(inst[inst > 0]):
+        overlay[inst == k] = (*colors((int(k) - 1) % 10)[:3], 0.5)
+        ax.contour(inst == k, levels=[0.5], colors=[colors((int(k) - 1) % 10)], linewidths=0.7)
+    ax.imshow(overlay)
+    for r0, c0, r1, c1 in boxes if boxes is not None else []:
+        ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec="w", lw=0.6))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+
+
+def instances_strip(images, true_instances, preds: dict, boxes, *, show=(0, 1), size=2.3):
+    """Chapter 08: rows = the test images ``show``; columns = the true instances, then each
+    prediction of ``preds`` (name -> ((n, H, W) instance maps, title)), one colour per instance."""
+    fig, axes = figure(1 + len(preds), len(show), size=size)
+    for row, i in enumerate(show):
+        cols = [("truth", true_instances)] + [(t, p) for p, t in preds.values()]
+        for col, (title, inst) in enumerate(cols):
+            instance_overlay(axes[row * len(cols) + col], images[i, 0], inst[i], boxes[i],
+                             title if row == 0 else "")  # fmt: skip
     return fig

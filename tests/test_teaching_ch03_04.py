@@ -40,3 +40,26 @@ def test_counting_images_skips_evaluation_passes_and_removes_its_hook():
 def test_forward_cost_rejects_a_bad_number_of_epochs():
     with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
         ch03.forward_cost(epochs=0)
+
+
+# --- chapter 03: Mean Teacher's Fig. 1 sketch -----------------------------------------------------
+
+
+def test_mean_teacher_sketch_is_deterministic_and_shows_what_the_chapter_asserts():
+    import numpy as np
+
+    from course_lib import plot
+
+    a, b = ch03.mean_teacher_sketch(seed=0, steps=60), ch03.mean_teacher_sketch(seed=0, steps=60)
+    for key in ("free", "teacher", "student_c", "student_d", "trace"):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert a["free"].shape == (3, a["x"].size) and a["trace"].shape == (60, 2)
+    jitter = np.abs(np.diff(a["trace"][30:], axis=0)).mean(0)
+    assert jitter[1] < jitter[0]  # the EMA teacher moves less per step than its student
+    fig = plot.mean_teacher_sketch(a)
+    assert len(fig.axes) == 5
+
+
+def test_mean_teacher_sketch_names_a_bad_argument():
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        ch03.mean_teacher_sketch(steps=0)

@@ -347,3 +347,98 @@ def forward_cost(
             }
         )
     return records
+
+
+# --- Mean Teacher, Fig. 1 (a-e): the 1-D sketch, computed -------------------------------------
+
+SKETCH_LABELED = ((-1.0, 0.0), (1.0, 1.0))  # (x, class) of the two labeled examples
+SKETCH_UNLABELED = 0.0  # the one unlabeled example
+
+
+def _sketch_net(seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    return MLP(1, 1, hidden=(16,))  # one logit: p(class 1 | x) = sigmoid(f(x))
+
+
+def _sketch_fit(net, *, steps, noise, target=None, teacher_noise=0.0, teacher=None, ema=None,
+                w=1.0, seed=0, lr=1e-2) -> list[tuple[float, float]]:  # fmt: skip
+    """Train ``net`` on the two labeled points (inputs jittered by ``noise``) plus, with a
+    ``teacher``, the consistency ``w (f(x_u + eta) - teacher(x_u + eta'))^2``; ``ema`` (a decay)
+    makes the teacher the EMA of ``net`` and returns, per step, the student's and the teacher's
+    (noise-free) predictions at x_u."""
+    from course_lib.methods.parts import ema_update
+
+    gen = torch.Generator().manual_seed(seed)
+    xl = torch.tensor([[x] for x, _ in SKETCH_LABELED]).repeat(16, 1)
+    yl = torch.tensor([[c] for _, c in SKETCH_LABELED]).repeat(16, 1)
+    xu = torch.full((16, 1), SKETCH_UNLABELED)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    trace = []
+    for step in range(steps):
+        jitter = noise * torch.randn(xl.shape, generator=gen)
+        loss = nn.functional.binary_cross_entropy_with_logits(net(xl + jitter), yl)
+        if teacher is not None:
+            eta = noise * torch.randn(xu.shape, generator=gen)
+            eta_t = teacher_noise * torch.randn(xu.shape, generator=gen)
+            p_student = torch.sigmoid(net(xu + eta))
+            with torch.no_grad():
+                p_teacher = torch.sigmoid(teacher(xu + eta_t))
+            loss = loss + w * ((p_student - p_teacher) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if ema is not None:
+            ema_update(teacher, net, ema, step)
+            with torch.no_grad():  # the clean predictions at x_u after the step
+                p_s, p_t = torch.sigmoid(net(xu[:1])), torch.sigmoid(teacher(xu[:1]))
+            trace.append((float(p_s), float(p_t)))
+    return trace
+
+
+def mean_teacher_sketch(seed: int = 0, *, steps: int = 150, noise: float = 0.3) -> dict:
+    """Mean Teacher's Fig. 1 (a-e) on a 1-D binary task, computed with a tiny MLP.
+
+    Two labeled points (``SKETCH_LABELED``) and one unlabeled point (``SKETCH_UNLABELED``);
+    each curve is p(class 1 | x) on ``"x"``. (a) three networks fitted to the two labels alone
+    (``"free"``); (b) the first of them fitted with the labeled inputs jittered by Gaussian
+    ``noise`` (``"teacher"``, the teacher of c and d); (c) a student fitted to
+    the labels plus consistency, under noise, to a fixed teacher (network b) at the unlabeled
+    point; (d) the same with noise on the teacher too: the student's target is the mean of the
+    teacher's noisy predictions (``"noisy_targets"``); (e) a Mean Teacher run whose teacher is
+    the EMA (decay 0.95) of the student: ``"trace"`` holds, per step, the student's and the
+    teacher's predictions at the unlabeled point (Adam lr 0.1 there, a large step: the
+    student's jitter from step to step is what the average removes). Full-batch Adam (lr 0.01
+    elsewhere), ``steps`` steps per network.
+    """
+    from course_lib.methods.parts import ema_copy
+
+    seed = check_positive_int(seed, "seed", minimum=0)
+    steps = check_positive_int(steps, "steps")
+    x = torch.linspace(-2.5, 2.5, 201)[:, None]
+
+    def curve(net):
+        with torch.no_grad():
+            return torch.sigmoid(net.eval()(x)).squeeze(1).numpy()
+
+    out = {"x": x.squeeze(1).numpy(), "labeled": SKETCH_LABELED, "unlabeled": SKETCH_UNLABELED}
+    free = []
+    for k in range(3):
+        _sketch_fit(net := _sketch_net(seed + k), steps=steps, noise=0.0, seed=seed + k)
+        free.append(curve(net))
+    _sketch_fit(teacher := _sketch_net(seed), steps=steps, noise=noise, seed=seed)
+    out |= {"free": np.array(free), "teacher": curve(teacher)}
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():  # (d)'s targets: the teacher at 16 noisy copies of x_u
+        xu = SKETCH_UNLABELED + noise * torch.randn(16, 1, generator=gen)
+        out["noisy_targets"] = (xu[:, 0].numpy(), torch.sigmoid(teacher(xu))[:, 0].numpy())
+    for key, t_noise in (("student_c", 0.0), ("student_d", noise)):
+        student = _sketch_net(seed + 10)
+        _sketch_fit(student, steps=steps, noise=noise, teacher=teacher, teacher_noise=t_noise,
+                    w=10.0, seed=seed + 10)  # fmt: skip
+        out[key] = curve(student)
+    student = _sketch_net(seed + 20).train()
+    ema_teacher = ema_copy(student).train()
+    trace = _sketch_fit(student, steps=steps, noise=noise, teacher=ema_teacher,
+                        teacher_noise=noise, ema=0.95, w=10.0, seed=seed + 20, lr=0.1)  # fmt: skip
+    out["trace"] = np.array(trace)
+    return out
