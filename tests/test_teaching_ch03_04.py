@@ -63,3 +63,23 @@ def test_mean_teacher_sketch_is_deterministic_and_shows_what_the_chapter_asserts
 def test_mean_teacher_sketch_names_a_bad_argument():
     with pytest.raises(ValueError, match="steps must be an integer >= 1"):
         ch03.mean_teacher_sketch(steps=0)
+
+
+# --- chapter 03: VAT's virtual adversarial digits -------------------------------------------------
+
+
+def test_adversarial_digits_have_norm_eps_and_beat_random_directions():
+    import numpy as np
+
+    d = ch03.adversarial_digits(seed=0, eps=0.8, steps=100, n_test=40)
+    assert d["images"].shape == d["r_adv"].shape == (40, 64)
+    np.testing.assert_allclose(np.linalg.norm(d["r_adv"], axis=1), 0.8, rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(d["r_random"], axis=1), 0.8, rtol=1e-4)
+    assert np.median(d["kl_adv"]) > 10 * np.median(d["kl_random"])
+    again = ch03.adversarial_digits(seed=0, eps=0.8, steps=100, n_test=40)
+    np.testing.assert_array_equal(d["r_adv"], again["r_adv"])
+
+
+def test_adversarial_digits_names_a_bad_eps():
+    with pytest.raises(ValueError, match="eps must lie in"):
+        ch03.adversarial_digits(eps=0.0)

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from course_lib import seed_everything
-from course_lib._validation import check_positive_int
+from course_lib._validation import check_number, check_positive_int
 from course_lib.data import split_labeled
 from course_lib.experiments.ch01_two_moons import fit_mlp, moons_task
 from course_lib.methods import VAT, MeanTeacher, PiModel, Supervised, TemporalEnsembling
@@ -51,6 +51,8 @@ __all__ = [
     "VALIDATION",
     "VALIDATION_SEEDS",
     "Settings",
+    "adversarial_digits",
+    "mean_teacher_sketch",
     "DIGITS",
     "counting_images",
     "DigitsSettings",
@@ -442,3 +444,50 @@ def mean_teacher_sketch(seed: int = 0, *, steps: int = 150, noise: float = 0.3) 
                         teacher_noise=noise, ema=0.95, w=10.0, seed=seed + 20, lr=0.1)  # fmt: skip
     out["trace"] = np.array(trace)
     return out
+
+
+# --- VAT's virtual adversarial examples on the digits --------------------------------------------
+
+
+def adversarial_digits(
+    seed: int = 0, *, eps: float = 1.0, steps: int = 300, n_test: int = 200
+) -> dict:
+    """VAT's virtual adversarial examples on the 8x8 digits (pixels in [0, 1], 64 values).
+
+    An MLP (128, 128) is trained ``steps`` Adam steps (lr 1e-2, batches of 64) on every
+    training label; then, for the first ``n_test`` test images x, r_adv (eps, one power
+    iteration, xi = 1e-2: :func:`~course_lib.methods.vat.adversarial_direction`) and a random
+    direction r of the same norm eps. Returns the images, ``r_adv``, ``r_random``, the
+    predicted probabilities on x, x + r_adv and x + r (``"p"``, ``"p_adv"``, ``"p_random"``)
+    and the divergences ``"kl_adv"`` = KL(p(x) || p(x + r_adv)) and ``"kl_random"`` per image.
+    """
+    from course_lib.data import digits
+    from course_lib.methods.vat import adversarial_direction, kl_divergence
+
+    seed = check_positive_int(seed, "seed", minimum=0)
+    n_test = check_positive_int(n_test, "n_test")
+    eps = check_number(eps, "eps", low=0.0, low_inclusive=False)
+    X, y, X_test, _ = digits(flat=True)
+    seed_everything(seed)
+    model = MLP(64, 10, hidden=(128, 128))
+    fit(model, Supervised(), X, y, steps=steps, lr=1e-2, batch_size=64, seed=seed, progress=False)
+    x = torch.as_tensor(X_test[:n_test])
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        p = model(x).softmax(1)
+    torch.manual_seed(seed)  # the power iteration's random start
+    r_adv = adversarial_direction(model, x, p, eps=eps, xi=1e-2)
+    r_random = torch.randn(x.shape, generator=gen)
+    r_random = eps * r_random / r_random.norm(dim=1, keepdim=True)  # same norm, random direction
+    with torch.no_grad():
+        logits_adv, logits_random = model(x + r_adv), model(x + r_random)
+        return {
+            "images": x.numpy(),
+            "r_adv": r_adv.numpy(),
+            "r_random": r_random.numpy(),
+            "p": p.numpy(),
+            "p_adv": logits_adv.softmax(1).numpy(),
+            "p_random": logits_random.softmax(1).numpy(),
+            "kl_adv": kl_divergence(p, logits_adv).numpy(),
+            "kl_random": kl_divergence(p, logits_random).numpy(),
+        }
