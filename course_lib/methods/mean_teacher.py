@@ -31,9 +31,9 @@ class MeanTeacher(Method):
         loss = -(1/|L|) sum_{i in L} log f_theta(g(x_i))[y_i]
                + w(t) (1 / (C |B|)) sum_{i in B} ||f_theta(g(x_i)) - f_theta'(g'(x_i))||^2
 
-    (softmax outputs, the teacher's detached), then after each optimiser step (paper, eq. 3
-    with a warm-up of the decay as in the reference code, one step behind it -- see below;
-    :func:`~course_lib.methods.parts.ema_update`):
+    (softmax outputs, the teacher's detached), then after each optimiser step (the paper's EMA
+    equation in Sect. 2, which it does not number, with a warm-up of the decay as in the
+    reference code, one step behind it -- see below; :func:`~course_lib.methods.parts.ema_update`):
 
         theta'_t = a_t theta'_{t-1} + (1 - a_t) theta_t,   a_t = min(1 - 1 / (t + 1), alpha).
 

@@ -83,8 +83,9 @@ def ema_decay(decay: float, step: int) -> float:
 def ema_update(averaged: nn.Module, model: nn.Module, decay: float, step: int) -> None:
     """In place: theta' <- a_t theta' + (1 - a_t) theta with a_t = :func:`ema_decay` (decay, step).
 
-    Mean Teacher's Eq. 3. Buffers (BatchNorm running statistics) are copied from ``model``, not
-    averaged, as in the reference code of Mean Teacher and FixMatch.
+    Mean Teacher's EMA (Tarvainen & Valpola 2017, Sect. 2; the paper does not number it).
+    Buffers (BatchNorm running statistics) are copied from ``model``, not averaged, as in the
+    reference code of Mean Teacher and FixMatch.
     """
     a = ema_decay(decay, step)
     for p_avg, p in zip(averaged.parameters(), model.parameters(), strict=True):

@@ -58,7 +58,11 @@ def unit_per_example(g: Tensor) -> Tensor:
 def adversarial_direction(
     model: nn.Module, x: Tensor, p: Tensor, eps: float, xi: float, n_power: int = 1
 ) -> Tensor:
-    """r_adv = eps g / ||g|| with g = grad_r KL(p || f(x + r)) at a random r of norm ~xi (eqs 1-3).
+    """r_adv = eps g / ||g|| with g = grad_r KL(p || f(x + r)) at a random r of norm ~xi.
+
+    Chapter 03's eqs. (1)-(3). The TPAMI paper (arXiv:1704.03976) defines r_vadv in Sect. 3.2
+    and approximates it by power iteration in Sect. 3.3, under other equation numbers than its
+    ICLR 2016 version (arXiv:1507.00677): the chapter numbers them itself.
 
     ``p`` is the (detached) prediction on the clean ``x``. BatchNorm statistics are frozen.
     """
