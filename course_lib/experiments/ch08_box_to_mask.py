@@ -79,8 +79,9 @@ class Settings:
             )
 
 
-# Classroom-fast: fifteen small trainings of 100 steps, the chapter in about a minute.
-NOTEBOOK = Settings()
+# Classroom-fast: thirteen small trainings of 100 steps (three mask fractions), the chapter in
+# about a minute with the two-stage run of ``NOTEBOOK_ZHAO``.
+NOTEBOOK = Settings(fractions=(0.02, 0.1, 0.25))
 # The benchmark: more images, steps and a wider U-Net; recursion from every builder; 10 % masks.
 BENCH = Settings(
     n_train=300,
@@ -215,3 +216,99 @@ def mixed_results(records) -> dict:
         out[f] = {"mixed": (mix["dice"], mix["pred"]), "masks only": (only["dice"], only["pred"]),
                   "cost": (mix["hours"], only["hours"])}  # fmt: skip
     return dict(sorted(out.items()))
+
+
+# --- Zhao et al. (MICCAI 2018): two stages, instance by instance --------------------------------
+
+SEMANTIC = ("full masks (upper bound)", "Box_i + 10 % masks", "Box_i + recursion (3 rounds)")
+
+
+@dataclass(frozen=True)
+class ZhaoSettings:
+    """The two-stage instance segmentation of ``papers.zhao_instances`` on the nuclei of ``base``
+    (``ch08.data(base, seed)``): masks for ``fraction`` of the training *instances* (a random
+    draw), boxes for all; stage 2 is a ``TinyUNet(widths)`` on ``size x size`` crops (box +
+    ``pad`` pixels), trained ``steps`` steps of ``batch_size`` crops, lr 1e-2."""
+
+    base: Settings = NOTEBOOK
+    fraction: float = 0.1
+    size: int = 16
+    pad: int = 2
+    steps: int = 60
+    batch_size: int = 16
+    widths: tuple[int, ...] = (8, 16)
+
+    def __post_init__(self):
+        check_number(self.fraction, "fraction", low=0.0, high=1.0, low_inclusive=False)
+        for name in ("size", "steps", "batch_size"):
+            check_positive_int(getattr(self, name), name)
+        check_positive_int(self.pad, "pad", minimum=0)
+        if self.size % 2 ** (len(self.widths) - 1):
+            raise ValueError(f"size={self.size} must be divisible by 2 ** (len(widths) - 1).")
+
+
+# Classroom-fast: 60 steps of 16 crops of 16 x 16 pixels (a sixth of one chapter-08 training's
+# pixels per step); the benchmark: the benchmark's nuclei and 150 steps.
+NOTEBOOK_ZHAO = ZhaoSettings()
+BENCH_ZHAO = ZhaoSettings(base=BENCH, steps=150)
+
+
+def instance_hours(n_instances: int, n_masks: int) -> float:
+    """Hours to annotate ``n_masks`` instances with a mask (79 s), the others with a box (7 s)."""
+    return float(MASK_S * n_masks + BOX_S * (n_instances - n_masks)) / 3600
+
+
+def zhao(settings: ZhaoSettings = NOTEBOOK_ZHAO, seed: int = 0, *, semantic=None, device=None):
+    """Zhao et al.'s two stages (given boxes as stage 1) beside chapter 08's semantic networks,
+    all scored per instance on the test nuclei (``zhao_instances.instance_scores``).
+
+    ``semantic``: records of :func:`run_boxes` / :func:`run_mixed` on ``settings.base`` and the same
+    seed (the notebook passes those it has); their test predictions, cut into one instance per box
+    (``semantic_to_instances``), are scored for the methods of ``SEMANTIC`` that are present.
+    Default ``None``: the full-mask and the Box_i + 10 % masks networks are trained here.
+
+    Records ``{"method", "seed", "instance_dice", "matched_iou", "hours", "seconds"}`` plus
+    ``"instances"`` (predicted test instance maps) and, for the two stages, ``"n_masks"``.
+    """
+    from course_lib.papers import zhao_instances as zi
+
+    s = settings
+    train, test = data(s.base, seed)
+    crops, targets, _ = zi.crop_instances(train.images, train.boxes, train.instances,
+                                          size=s.size, pad=s.pad)  # fmt: skip
+    n_inst = len(crops)
+    k = max(1, round(s.fraction * n_inst))
+    weights = np.zeros(n_inst, np.int64)
+    weights[np.random.default_rng(seed).permutation(n_inst)[:k]] = 1  # w_k = 1: has a mask
+    seed_everything(seed)
+    head = zi.mask_head(s.widths)
+    with Timer() as t:
+        zi.train_mask_head(head, crops, targets, weights, steps=s.steps,
+                           batch_size=s.batch_size, seed=seed, device=device)  # fmt: skip
+    pred = zi.segment_instances(head, test.images, test.boxes, size=s.size, pad=s.pad)
+    share = f"{100 * s.fraction:g} %"
+    runs = [(f"two stages (Zhao): boxes + {share} instance masks", pred, instance_hours(n_inst, k),
+             t.seconds, {"n_masks": k})]  # fmt: skip
+    if semantic is None:
+        weak = initial_labels(train)["Box_i"]
+        labels, strong = mixed_labels(weak, train.masks, 0.1, seed=seed)
+        semantic = []
+        for name, lab, st in ((SEMANTIC[0], train.masks, None), (SEMANTIC[1], labels, strong)):
+            _, p, sec = _train(s.base, seed, lab, strong=st, device=device)
+            hours = annotation_hours(train.boxes, np.ones(len(train.boxes), bool) if st is None
+                                     else st)  # fmt: skip
+            semantic.append({"method": name, "seed": seed, "pred": p, "hours": hours,
+                             "seconds": sec})  # fmt: skip
+    by = {r["method"]: r for r in semantic if r.get("seed", seed) == seed}
+    for name in SEMANTIC:
+        if name in by and by[name].get("pred") is not None:
+            r = by[name]
+            inst = zi.semantic_to_instances(r["pred"], test.boxes)
+            runs.append((f"semantic → instances: {name}", inst, r["hours"], r["seconds"], {}))
+    records = []
+    for name, inst, hours, seconds, extra in runs:
+        sc = zi.instance_scores(test.instances, inst)
+        records.append({"method": name, "seed": seed, "instance_dice": float(sc["dice"].mean()),
+                        "matched_iou": float(sc["iou"].mean()), "hours": hours,
+                        "seconds": seconds, "instances": inst} | extra)  # fmt: skip
+    return records
