@@ -353,9 +353,10 @@ def threshold_explorer(histories, X, y, *, curves=None, value=None):
 def rounds_player(rounds, images, masks, boxes, *, show=(0, 1, 2)):
     """Chapter 08: scrub the rounds of recursive training (``box2mask.recursive_training``).
 
-    Stage 0 shows the round-0 labels (e.g. Box_i: red foreground, yellow ignore), stage r the
-    denoised predictions of round r, i.e. the labels of round r + 1; the true outline is cyan.
-    Right: Dice of the training labels and test Dice per round. Nothing is retrained.
+    Stage r counts the rounds done: stage 0 shows the box labels (e.g. Box_i: red foreground,
+    yellow ignore), stage r the denoised predictions of the r-th round, i.e. the labels of the next
+    round; the true outline is cyan. Right: Dice of those labels and the test Dice of the r-th
+    round's network, both at x = r (``plot.rounds_frame``). Nothing is retrained.
     """
     from course_lib._validation import check_not_empty
 

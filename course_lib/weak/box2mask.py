@@ -192,10 +192,13 @@ def prior_labels(images, boxes, method: str = "otsu", *, smooth: float = 1.0) ->
 # --- recursive training: the denoising rules (Simple Does It, section 3.1) -----------------------
 
 
-def denoise(pred, boxes, init_labels, iou_min: float = 0.5) -> np.ndarray:
+def denoise(
+    pred, boxes, init_labels, iou_min: float = 0.5, *, box_enforcing: bool = True
+) -> np.ndarray:
     """Turn a round's predicted masks into the next round's labels.
 
-    Rule 1 (box enforcing): every pixel outside all boxes is background.
+    Rule 1 (box enforcing): every pixel outside all boxes is background (``box_enforcing=False``
+    switches it off: predictions outside the boxes are kept as labels -- chapter 08, exercise 2).
     Rule 2 (recall): for each box B, the predicted segment S = pred ∩ B; if
     IoU(S, B) = |S| / |B| < ``iou_min``, the box region is reset to its round-0 label
     ``init_labels`` (the network lost the object, so fall back to what the box says).
@@ -221,7 +224,7 @@ def denoise(pred, boxes, init_labels, iou_min: float = 0.5) -> np.ndarray:
     boxes = check_boxes(boxes, n, (H, W))
     pred = (pred > 0).astype(np.int64)
     in_box = box_labels(boxes, (H, W)).astype(bool)
-    labels = np.where(in_box, pred, 0)  # rule 1
+    labels = np.where(in_box, pred, 0) if box_enforcing else pred.copy()  # rule 1
     for i, bx in enumerate(boxes):
         for r0, c0, r1, c1 in bx:
             seg = pred[i, r0:r1, c0:c1]
@@ -524,6 +527,7 @@ def recursive_training(
     X_eval=None,
     masks_eval=None,
     seed: int = 0,
+    box_enforcing: bool = True,
     **train_kwargs,
 ) -> Rounds:
     """Simple Does It's recursive training: round r trains a fresh network on the labels of
@@ -545,6 +549,8 @@ def recursive_training(
         Test images and masks: ``eval_dice`` per round.
     seed : int
         Round r uses seed ``seed + r``.
+    box_enforcing : bool
+        Apply rule 1 of :func:`denoise` (default); ``False`` keeps predictions outside the boxes.
     **train_kwargs
         Passed to :func:`train_segmentation` (steps, batch_size, lr, loss, progress, ...).
     """
@@ -570,7 +576,7 @@ def recursive_training(
         if X_eval is not None:
             test_pred = predict_masks(model, X_eval) > 0.5
             out.eval_dice.append(float(metrics.dice(masks_eval, test_pred, per_image=True).mean()))
-        labels = denoise(pred, boxes, init, iou_min)
+        labels = denoise(pred, boxes, init, iou_min, box_enforcing=box_enforcing)
         out.pseudo.append(labels)
         out.model = model
     return out
