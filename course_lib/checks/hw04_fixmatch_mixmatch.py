@@ -36,6 +36,10 @@ def check_fixmatch_loss(fn, *, quiet: bool = False) -> CheckReport:
     (1/(mu B)) sum_b 1[max q_b >= tau] CE(argmax q_b, p(y | A(u_b))), q = softmax(weak), no
     gradient through the pseudo-label.
 
+    A hard arg-max label and a 0/1 mask carry no gradient, with or without ``.detach()``; the
+    gradient property fails an answer in which the weak logits enter differentiably (a soft
+    target, a confidence weight), which the value property also names.
+
     Reference: ``pseudo_labels`` and ``masked_cross_entropy`` of
     :mod:`course_lib.methods.pseudo_label`, as used by :class:`course_lib.methods.FixMatch`.
     """
@@ -90,10 +94,12 @@ def check_fixmatch_loss(fn, *, quiet: bool = False) -> CheckReport:
         gw, gs = grads_reach(fn, (*inputs(56), 0.8), [0, 1], on)
         if not gs:
             raise Fail("no gradient reaches the strong-view logits: that is what FixMatch trains.")
-        if gw:
+        if gw:  # a hard label and a 0/1 mask carry none: the weak view entered differentiably
             raise Fail(
-                "a gradient flows into the weak-view logits: the pseudo-label is a fixed target; "
-                "compute it from logits_weak.detach() (or under torch.no_grad())."
+                "a gradient flows into the weak-view logits: your loss uses them through a "
+                "differentiable number (a soft target q, or a weight such as max q). The "
+                "pseudo-label is a fixed target: the hard arg-max with the 0/1 mask, computed "
+                "from logits_weak.detach() (or under torch.no_grad())."
             )
 
     def tau_monotone(fn):
