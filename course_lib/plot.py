@@ -706,3 +706,52 @@ def instances_strip(images, true_instances, preds: dict, boxes, *, show=(0, 1), 
             instance_overlay(axes[row * len(cols) + col], images[i, 0], inst[i], boxes[i],
                              title if row == 0 else "")  # fmt: skip
     return fig
+
+
+# --- chapters 01, 02: Belkin et al.'s Fig. 1 and the static twins of the moons widgets ----------
+
+
+def boundary_strip(panels, *, curves=None, size: float = 3.0) -> Figure:
+    """One :func:`decision_boundary` panel per entry of ``panels``, side by side.
+
+    ``panels``: a list of dicts ``{"X", "y", "grid", "probs", "title"}`` (probabilities already
+    predicted on the grid, e.g. recorded by a widget or an experiment); ``curves`` are drawn
+    dashed on every panel. The static strip of chapter 01's prior-beliefs figure and of the
+    explorers of chapters 01 and 02.
+    """
+    if not panels:
+        raise ValueError("panels is empty; give at least one {'X', 'y', 'grid', 'probs', 'title'}.")
+    fig, axes = figure(len(panels), size=size)
+    for ax, p in zip(axes, panels, strict=True):
+        decision_boundary(p["X"], p["y"], probs=p["probs"], grid=p["grid"], ax=ax, curves=curves)
+        ax.set_title(p["title"])
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def training_strip(
+    history, X, y, *, records=None, curves=None, keys=("eval_acc",), title="", size: float = 2.6
+) -> Figure:
+    """The static twin of ``widgets.training_player``: the boundary at a few ``records`` (indices
+    into ``history.snapshots``; default: first, two in between, last) and the logged curves with
+    a dotted line at each of those steps."""
+    n = len(history.snapshots)
+    if n == 0:
+        raise ValueError(
+            "history has no snapshots; train with fit(..., grid=plot.make_grid(X)) to record them."
+        )
+    records = list(records) if records is not None else sorted({0, n // 3, 2 * n // 3, n - 1})
+    if any(not 0 <= r < n for r in records):
+        raise ValueError(f"records must be indices in [0, {n - 1}]; got {records}.")
+    fig, axes = figure(len(records) + 1, size=size)
+    for ax, r in zip(axes, records, strict=False):
+        decision_boundary(X, y, probs=history.snapshots[r], grid=history.grid, ax=ax, curves=curves)
+        ax.set_title(f"{title} step {history.steps[r]}".strip())
+        ax.set_xticks([])
+        ax.set_yticks([])
+    keys = [k for k in keys if k in history.logs] or ["loss"]
+    learning_curve(axes[-1], history, keys)
+    for r in records:
+        axes[-1].axvline(history.steps[r], c="k", lw=0.8, ls=":")
+    return fig

@@ -45,3 +45,56 @@ def test_ch05_self_training_threshold_adds_nothing_k_best_labels_all():
     assert out == ch05.self_training(per_class=2, seed=1)
     with pytest.raises(ValueError, match="per_class"):
         ch05.self_training(per_class=0)
+
+
+# ----------------------------------------------------------------------------- prior beliefs
+def test_ch01_prior_beliefs_same_labels_different_clouds_different_boundaries():
+    from course_lib.experiments import ch01_two_moons as ch01
+
+    tiny = ch01.PriorSettings(n=60, resolution=20)
+    panels = ch01.prior_beliefs(tiny, seed=0)
+    assert [p["name"] for p in panels] == [
+        "labels only",
+        "two moons",
+        "two horizontal bands",
+        "two vertical bands",
+    ]
+    for p in panels:
+        np.testing.assert_array_equal(p["X"][:2], ch01.LABELED)  # the same two labels everywhere
+        np.testing.assert_array_equal(p["y"][:2], [0, 1])
+        assert (p["y"][2:] == -1).all() and p["probs"].shape == (len(p["grid"]), 2)
+        np.testing.assert_array_equal(p["grid"], panels[0]["grid"])
+    assert len(panels[0]["X"]) == 2 and np.isnan(panels[0]["accuracy"])
+    sides = [p["probs"][:, 1] > 0.5 for p in panels]
+    assert all(np.mean(sides[i] != sides[j]) > 0.05 for i in range(4) for j in range(i + 1, 4))
+    assert all(p["accuracy"] >= 0.9 for p in panels[1:])
+    again = ch01.prior_beliefs(tiny, seed=0)
+    assert all(np.array_equal(a["probs"], b["probs"]) for a, b in zip(panels, again, strict=True))
+
+
+def test_ch01_prior_settings_are_validated():
+    from course_lib.experiments import ch01_two_moons as ch01
+
+    for kw, name in [({"n": 2}, "n"), ({"sigma": 0.0}, "sigma"), ({"resolution": 1}, "resolution")]:
+        with pytest.raises(ValueError, match=name):
+            ch01.PriorSettings(**kw)
+
+
+def test_boundary_strip_and_training_strip_draw_one_panel_each():
+    from course_lib import plot
+    from course_lib.data import split_labeled
+    from course_lib.experiments import ch01_two_moons as ch01
+    from course_lib.methods import Supervised
+
+    panels = ch01.prior_beliefs(ch01.PriorSettings(n=40, resolution=10), seed=0)
+    fig = plot.boundary_strip(panels)
+    assert [ax.get_title() for ax in fig.axes[:4]] == [p["title"] for p in panels]
+    with pytest.raises(ValueError, match="panels"):
+        plot.boundary_strip([])
+    X, y_true, X_test, y_test = ch01.moons_task(60)
+    y = split_labeled(y_true, 2, seed=0)
+    h = ch01.fit_mlp(Supervised(), X, y, X_test, y_test, steps=6, record_every=2, grid=8)["history"]
+    fig = plot.training_strip(h, X, y, records=(0, 2), title="t")
+    assert len(fig.axes) == 3 and fig.axes[1].get_title() == f"t step {h.steps[2]}"
+    with pytest.raises(ValueError, match="records"):
+        plot.training_strip(h, X, y, records=(0, 99))

@@ -7,6 +7,10 @@ chapters 01, 03, 04 and the results table all call it.
 :func:`run` is chapter 01's experiment: a supervised MLP trained on 1, 3, 10 labels per class
 or on all labels, scored on the test moons, through :func:`course_lib.evaluation.compare` (the
 same label draw per seed as every other chapter).
+
+:func:`prior_beliefs` is the live counterpart of Belkin, Niyogi & Sindhwani's Fig. 1 ("unlabeled
+data and prior beliefs"): the same two labeled points, different clouds of unlabeled points,
+and the Laplacian SVM's boundary for each.
 """
 
 from __future__ import annotations
@@ -17,13 +21,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from course_lib import plot, seed_everything
+from course_lib._validation import check_number, check_positive_int
+from course_lib.classic import LaplacianSVM
 from course_lib.data import two_moons
 from course_lib.estimator import SSLClassifier
 from course_lib.evaluation import compare
 from course_lib.models import MLP
 from course_lib.train import fit
 
-__all__ = ["BENCH", "NOTEBOOK", "Settings", "fit_mlp", "moons_task", "run"]
+__all__ = [
+    "BENCH",
+    "LABELED",
+    "NOTEBOOK",
+    "PRIOR",
+    "PriorSettings",
+    "Settings",
+    "clouds",
+    "fit_mlp",
+    "moons_task",
+    "prior_beliefs",
+    "run",
+]
 
 TRAIN_SEED, TEST_SEED, VALIDATION_SEED = 0, 1, 2
 
@@ -103,11 +121,11 @@ class Settings:
     def __post_init__(self):
         if not self.per_class:
             raise ValueError("per_class is empty; give e.g. (3, None).")
-        bad = [k for k in self.per_class if k is not None and (not isinstance(k, int) or k < 1)]
-        if bad:
-            raise ValueError(f"per_class holds {bad}; use positive ints or None (all labels).")
-        if self.steps < 1:
-            raise ValueError(f"steps must be >= 1; got {self.steps}.")
+        for k in self.per_class:
+            if k is not None:  # None: all labels
+                check_positive_int(k, "per_class")
+        for name in ("steps", "batch_size"):
+            check_positive_int(getattr(self, name), name)
 
 
 NOTEBOOK = Settings(per_class=(3, None), steps=400)  # the chapter's lesson check (and figures)
@@ -138,3 +156,97 @@ def run(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> list[di
         y_test=y_test,
         data="two moons",
     )
+
+
+# --- Belkin et al.'s Fig. 1: unlabeled data and prior beliefs -------------------------------------
+
+LABELED = np.array([[0.0, 1.0], [1.0, -0.5]])  # the top of the upper moon, the bottom of the lower
+"""The two labeled points of :func:`prior_beliefs` (class 0, class 1), the same in every panel."""
+
+
+@dataclass(frozen=True)
+class PriorSettings:
+    """``n`` unlabeled points per cloud, their ``noise``, LapSVM's RBF width ``sigma`` (wider
+    than the moons' 0.2, so that with no unlabeled point the SVM's boundary is the straight
+    bisector of the two labels) and the plotting grid's ``resolution``."""
+
+    n: int = 200
+    noise: float = 0.05
+    sigma: float = 0.5
+    resolution: int = 70
+
+    def __post_init__(self):
+        check_positive_int(self.n, "n", minimum=4)
+        check_positive_int(self.resolution, "resolution", minimum=2)
+        check_number(self.noise, "noise", low=0.0)
+        check_number(self.sigma, "sigma", low=0.0, low_inclusive=False)
+
+
+PRIOR = PriorSettings()
+
+
+def clouds(settings: PriorSettings = PRIOR, seed: int = 0) -> dict:
+    """``name -> (X_u, side)``: three unlabeled clouds through :data:`LABELED`, each in two parts,
+    ``side`` saying which part (0: the one through the class-0 point) a point lies in.
+
+    ``"two moons"``: ``two_moons(n, noise, seed)``; ``"two horizontal bands"`` and ``"two
+    vertical bands"``: ``n / 2`` points spread uniformly along a line through each labeled point,
+    with Gaussian ``noise`` across it.
+    """
+    rng = np.random.default_rng(seed)
+    half = settings.n // 2
+
+    def bands(direction, length):
+        t = rng.uniform(-length / 2, length / 2, (2, half, 1))
+        X_u = LABELED[:, None, :] + t * np.asarray(direction, float)
+        X_u = X_u + rng.normal(0.0, settings.noise, X_u.shape)
+        return X_u.reshape(-1, 2), np.repeat([0, 1], half)
+
+    X_m, side_m = two_moons(settings.n, settings.noise, seed=seed)
+    return {
+        "two moons": (X_m, side_m),
+        "two horizontal bands": bands((1.0, 0.0), 3.0),
+        "two vertical bands": bands((0.0, 1.0), 2.0),
+    }
+
+
+def prior_beliefs(settings: PriorSettings = PRIOR, seed: int = 0) -> list[dict]:
+    """One panel per cloud of :func:`clouds`, after the labels alone: the same two labeled points
+    (:data:`LABELED`), ``LaplacianSVM(sigma=settings.sigma)`` fitted on them and the cloud.
+
+    Records ``{"name", "X", "y", "grid", "probs", "title", "side", "accuracy",
+    "svm_accuracy"}`` (what :func:`course_lib.plot.boundary_strip` draws), ``probs`` on one grid
+    shared by all panels. The first record is the SVM on the two labels alone (``gamma_I = 0``,
+    no unlabeled point; ``side`` empty, accuracies NaN); for a cloud, ``accuracy`` is the share
+    of its points that LapSVM gives the class of the labeled point in their part, and
+    ``svm_accuracy`` the same for the labels-only SVM.
+    """
+    y_l = np.array([0, 1])
+    parts = clouds(settings, seed)
+    grid = plot.make_grid(np.concatenate([LABELED, *(X_u for X_u, _ in parts.values())]),
+                          settings.resolution)  # fmt: skip
+    svm = LaplacianSVM(sigma=settings.sigma, gamma_I=0.0).fit(LABELED, y_l)
+    nan = float("nan")
+    panels = [
+        {"name": "labels only", "X": LABELED, "y": y_l, "grid": grid,
+         "probs": svm.predict_proba(grid), "title": "2 labels, no unlabeled point",
+         "side": np.array([], int), "accuracy": nan, "svm_accuracy": nan}
+    ]  # fmt: skip
+    for name, (X_u, side) in parts.items():
+        X = np.concatenate([LABELED, X_u])
+        y = np.concatenate([y_l, np.full(len(X_u), -1)])
+        clf = LaplacianSVM(sigma=settings.sigma).fit(X, y)
+        panels.append(
+            {
+                "name": name,
+                "X": X,
+                "y": y,
+                "grid": grid,
+                "probs": clf.predict_proba(grid),
+                "title": f"+ {name}",
+                "side": side,
+                "accuracy": float(np.mean(clf.predict(X_u) == side)),
+                "svm_accuracy": float(np.mean(svm.predict(X_u) == side)),
+            }
+        )
+    return panels
