@@ -1,9 +1,14 @@
 """Chapters 03 and 04 (issue 17): the counted benefit of Temporal Ensembling, Mean Teacher's
 1-D sketch, VAT's adversarial digits, the checked exercises."""
 
+import re
+
 import pytest
 import torch
 
+from course_lib.checks import ex03_consistency as ex03
+from course_lib.checks import ex04_entropy as ex04
+from course_lib.checks.core import CheckFailed
 from course_lib.experiments import ch03_consistency as ch03
 from course_lib.models import MLP
 
@@ -83,3 +88,58 @@ def test_adversarial_digits_have_norm_eps_and_beat_random_directions():
 def test_adversarial_digits_names_a_bad_eps():
     with pytest.raises(ValueError, match="eps must lie in"):
         ch03.adversarial_digits(eps=0.0)
+
+
+# --- the checked exercises of chapters 03 and 04 ---------------------------------------------
+
+
+def _stub(*args):
+    raise NotImplementedError
+
+
+def _wrong_te_no_correction(predictions, alpha):
+    Z = 0 * predictions[0]
+    for z in predictions:
+        Z = alpha * Z + (1 - alpha) * z
+    return Z
+
+
+def _wrong_entropy_log2(p):
+    import numpy as np
+
+    return -(p * np.log2(np.clip(p, 1e-12, 1))).sum(1)
+
+
+def _wrong_entropy_nan(p):
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -(p * np.log(p)).sum(1)
+
+
+EXERCISES = [  # check, solution, typical wrong answer, words the failure must contain
+    (ex03.check_ex03_1, ex03.solution_ex03_1, _wrong_te_no_correction, "1 - alpha^t"),
+    (
+        ex03.check_ex03_2,
+        ex03.solution_ex03_2,
+        lambda old, new, alpha, step: alpha * old + (1 - alpha) * new,
+        "warm-up",
+    ),
+    (ex04.check_ex04_1, ex04.solution_ex04_1, _wrong_entropy_log2, "not log2"),
+    (ex04.check_ex04_1, ex04.solution_ex04_1, _wrong_entropy_nan, "0 * log 0"),
+    (ex04.check_ex04_2, ex04.solution_ex04_2, lambda z: -z, "chain rule"),
+]
+
+
+@pytest.mark.parametrize("check, solution, wrong, words", EXERCISES)
+def test_exercise_passes_the_solution_and_fails_a_typical_mistake(check, solution, wrong, words):
+    assert check(solution)
+    with pytest.raises(CheckFailed, match=r"(?s)" + re.escape(words) + ".*Hint:"):
+        check(wrong)
+
+
+@pytest.mark.parametrize("check", sorted({e[0] for e in EXERCISES}, key=lambda f: f.__name__))
+def test_exercise_not_attempted_prints_its_hint(check, capsys):
+    assert check(_stub) is None and check(None) is None
+    out = capsys.readouterr().out
+    assert out.count("not attempted yet. Hint:") == 2
