@@ -134,6 +134,20 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
             m.training = training
 
 
+@contextmanager
+def training(model: nn.Module) -> Iterator[nn.Module]:
+    """The twin of :func:`evaluating`: within the block ``model`` is in training mode (dropout
+    on, BatchNorm on batch statistics: e.g. to draw stochastic predictions); on leaving it, also
+    after an exception, every submodule is back in the mode it had before."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.train()
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module,

@@ -10,6 +10,7 @@ from course_lib.checks import ex03_consistency as ex03
 from course_lib.checks import ex04_entropy as ex04
 from course_lib.checks.core import CheckFailed
 from course_lib.experiments import ch03_consistency as ch03
+from course_lib.experiments import ch04_entropy as ch04
 from course_lib.models import MLP
 
 # --- chapter 03, benefit (1): images through the network, counted --------------------------------
@@ -143,3 +144,41 @@ def test_exercise_not_attempted_prints_its_hint(check, capsys):
     assert check(_stub) is None and check(None) is None
     out = capsys.readouterr().out
     assert out.count("not attempted yet. Hint:") == 2
+
+
+# --- settings validation and train.training ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: ch03.Settings(steps=0), "steps must be an integer >= 1"),
+        (lambda: ch03.Settings(steps=2.5), "steps must be an integer >= 1"),
+        (lambda: ch03.Settings(record_every=0), r"record_every \(or None\) must be an integer"),
+        (lambda: ch03.Settings(lr=0.0), r"lr must lie in \(0.0, inf\]"),
+        (lambda: ch03.DigitsSettings(batch_size=0), "batch_size must be an integer >= 1"),
+        (lambda: ch03.DigitsSettings(eps=-1.0), "eps must lie in"),
+        (lambda: ch04.Settings(per_class=0), "per_class must be an integer >= 1"),
+        (lambda: ch04.Settings(lr=float("nan")), "lr must be a finite number"),
+        (lambda: ch04.ConfidenceSettings(hidden=()), "hidden is empty"),
+        (lambda: ch04.ConfidenceSettings(hidden=(128, 0)), r"hidden \(each width\) must be"),
+        (lambda: ch04.ConfidenceSettings(confident=1.0), r"confident must lie in \(0.0, 1.0\)"),
+    ],
+)
+def test_chapter_settings_name_the_bad_value(make, words):
+    with pytest.raises(ValueError, match=words):
+        make()
+
+
+def test_training_context_restores_every_submodule_mode_even_after_an_error():
+    from course_lib.train import training
+
+    net = MLP(2, 2, dropout=0.5).eval()
+    net.features[0].train()  # one submodule in another mode than its parent: kept
+    before = [m.training for m in net.modules()]
+    with training(net) as same:
+        assert same is net and all(m.training for m in net.modules())
+    assert [m.training for m in net.modules()] == before
+    with pytest.raises(RuntimeError), training(net):
+        raise RuntimeError("inside")
+    assert [m.training for m in net.modules()] == before

@@ -40,7 +40,7 @@ from course_lib.data import split_labeled
 from course_lib.experiments.ch01_two_moons import fit_mlp, moons_task
 from course_lib.methods import VAT, MeanTeacher, PiModel, Supervised, TemporalEnsembling
 from course_lib.models import MLP
-from course_lib.train import fit, predict_proba
+from course_lib.train import fit, predict_proba, training
 
 __all__ = [
     "BENCH",
@@ -104,12 +104,10 @@ class Settings:
         if unknown or not self.methods:
             raise ValueError(f"methods {unknown or '()'} unknown; choose from {list(METHODS)}.")
         for name in ("steps", "baseline_steps", "per_class", "batch_size", "grid"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}.")
-        if self.record_every is not None and self.record_every < 1:
-            raise ValueError(f"record_every must be >= 1 or None; got {self.record_every}.")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0; got {self.lr}.")
+            check_positive_int(getattr(self, name), name)
+        if self.record_every is not None:
+            check_positive_int(self.record_every, "record_every (or None)")
+        check_number(self.lr, "lr", low=0.0, low_inclusive=False)
 
 
 NOTEBOOK = Settings(record_every=60)
@@ -206,12 +204,8 @@ def target_noise(model, method, X, *, draws: int = 200, epochs: int = 8) -> dict
     ratio predicted for independent draws, ``(1-a)(1+a^t) / ((1+a)(1-a^t))``.
     """
     x = torch.as_tensor(X)
-    model.train()  # dropout on: stochastic evaluations
-    try:
-        with torch.no_grad():
-            p = torch.stack([model(method.g(x)).softmax(1) for _ in range(draws)])
-    finally:
-        model.eval()
+    with training(model), torch.no_grad():  # dropout on: stochastic evaluations
+        p = torch.stack([model(method.g(x)).softmax(1) for _ in range(draws)])
     expected = p.mean(0)
     a, Z = method.alpha, torch.zeros_like(expected)
     for t in range(1, epochs + 1):
@@ -237,10 +231,9 @@ class DigitsSettings:
 
     def __post_init__(self):
         for name in ("per_class", "steps", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}.")
-        if not self.noise_std > 0 or not self.eps > 0:
-            raise ValueError(f"noise_std and eps must be > 0; got {self.noise_std}, {self.eps}.")
+            check_positive_int(getattr(self, name), name)
+        check_number(self.noise_std, "noise_std", low=0.0, low_inclusive=False)
+        check_number(self.eps, "eps", low=0.0, low_inclusive=False)
 
 
 DIGITS = DigitsSettings()  # the benchmark's (the notebook stays on two moons)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from course_lib import seed_everything
+from course_lib._validation import check_number, check_positive_int
 from course_lib.data import digits, split_labeled
 from course_lib.experiments.ch01_two_moons import fit_mlp, moons_task
 from course_lib.methods import (
@@ -85,10 +86,10 @@ class Settings:
         if unknown or not self.methods:
             raise ValueError(f"methods {unknown or '()'} unknown; choose from {list(METHODS)}.")
         for name in ("steps", "batch_size", "per_class", "grid"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}.")
-        if self.record_every is not None and self.record_every < 1:
-            raise ValueError(f"record_every must be >= 1 or None; got {self.record_every}.")
+            check_positive_int(getattr(self, name), name)
+        if self.record_every is not None:
+            check_positive_int(self.record_every, "record_every (or None)")
+        check_number(self.lr, "lr", low=0.0, low_inclusive=False)
 
 
 NOTEBOOK = Settings(record_every=60)
@@ -140,12 +141,15 @@ class ConfidenceSettings:
     confident: float = 0.95  # the share of test predictions with p_max >= this is reported
 
     def __post_init__(self):
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError(f"hidden must be positive widths; got {self.hidden}.")
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError("steps and batch_size must be >= 1.")
-        if not 0 < self.confident < 1:
-            raise ValueError(f"confident must be in (0, 1); got {self.confident}.")
+        if not self.hidden:
+            raise ValueError("hidden is empty; give the MLP's hidden widths, e.g. (128, 128).")
+        for width in self.hidden:
+            check_positive_int(width, "hidden (each width)")
+        check_positive_int(self.steps, "steps")
+        check_positive_int(self.batch_size, "batch_size")
+        check_number(self.lr, "lr", low=0.0, low_inclusive=False)
+        check_number(self.confident, "confident", low=0.0, high=1.0, low_inclusive=False,
+                     high_inclusive=False)  # fmt: skip
 
 
 CONFIDENCE = ConfidenceSettings()  # the notebook's and the benchmark's
