@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from course_lib._validation import check_number, check_positive_int, check_X, check_y
+from course_lib._validation import check_number, check_positive_int, check_seed, check_X, check_y
 from course_lib.data.split import split_labeled
 from course_lib.estimator import SSLClassifier
+from course_lib.train import progress_bar
 
 
 def mismatch_split(
@@ -53,6 +54,7 @@ def mismatch_split(
     per_class = check_positive_int(per_class, "per_class")
     n_unlabeled = check_positive_int(n_unlabeled, "n_unlabeled")
     check_number(mismatch, "mismatch", low=0.0, high=1.0)
+    seed = check_seed(seed, "seed")
     inside = np.asarray(list(labeled_classes), dtype=np.int64)
     if inside.size < 2 or not np.all(np.isin(inside, y)):
         raise ValueError(
@@ -136,29 +138,33 @@ def compare(
     if X_test is not None:
         X_test = check_X(X_test, name="X_test")
         y_test = check_y(y_test, X_test.shape[0], name="y_test", allow_unlabeled=False)
+    per_class, seeds = list(per_class), [check_seed(s, "seeds") for s in seeds]
+    if None in per_class and X_test is None:
+        raise ValueError("per_class=None hides no label: give X_test, y_test to score on.")
     records = []
-    for k, seed in itertools.product(list(per_class), list(seeds)):
-        if k is None and X_test is None:
-            raise ValueError("per_class=None hides no label: give X_test, y_test to score on.")
-        y = y_true.copy() if k is None else split_labeled(y_true, k, seed=seed)
-        X_score, y_score = (X[y == -1], y_true[y == -1]) if X_test is None else (X_test, y_test)
-        for name, factory in estimators.items():
-            clf = factory(seed)
-            start = time.perf_counter()
-            clf.fit(X, y)
-            seconds = time.perf_counter() - start
-            # predict() for every method alike (SelfTraining's transduction_ keeps -1s)
-            accuracy = float(np.mean(clf.predict(X_score) == y_score))
-            records.append(
-                {
-                    "data": data,
-                    "method": name,
-                    "per_class": "all" if k is None else int(k),
-                    "seed": int(seed),
-                    "accuracy": accuracy,
-                    "seconds": seconds,
-                }
-            )
+    n_fits = len(per_class) * len(seeds) * len(estimators)
+    with progress_bar(n_fits, f"compare {data}".strip()) as runs:  # one bar over the fits
+        for k, seed in itertools.product(per_class, seeds):
+            y = y_true.copy() if k is None else split_labeled(y_true, k, seed=seed)
+            X_score, y_score = (X[y == -1], y_true[y == -1]) if X_test is None else (X_test, y_test)
+            for name, factory in estimators.items():
+                clf = factory(seed)
+                start = time.perf_counter()
+                clf.fit(X, y)
+                seconds = time.perf_counter() - start
+                # predict() for every method alike (SelfTraining's transduction_ keeps -1s)
+                accuracy = float(np.mean(clf.predict(X_score) == y_score))
+                records.append(
+                    {
+                        "data": data,
+                        "method": name,
+                        "per_class": "all" if k is None else int(k),
+                        "seed": int(seed),
+                        "accuracy": accuracy,
+                        "seconds": seconds,
+                    }
+                )
+                runs.advance()
     return records
 
 
@@ -175,11 +181,14 @@ def tune_supervised(
     if not grid:
         raise ValueError("grid is empty; give at least one parameter with candidate values.")
     names = list(grid)
+    combos = list(itertools.product(*(grid[n] for n in names)))
     scores = []
-    for values in itertools.product(*(grid[n] for n in names)):
-        params = dict(zip(names, values, strict=True))
-        clf = SSLClassifier(**{**clf_params, **params}).fit(X, y)
-        scores.append((params, float(clf.score(X_val, y_val))))
+    with progress_bar(len(combos), "tuning") as runs:
+        for values in combos:
+            params = dict(zip(names, values, strict=True))
+            clf = SSLClassifier(**{**clf_params, **params}).fit(X, y)
+            scores.append((params, float(clf.score(X_val, y_val))))
+            runs.advance()
     best = max(scores, key=lambda s: s[1])[0]
     return best, scores
 
@@ -190,7 +199,7 @@ def validation_draws(correct, n_val: int, n_draws: int = 2000, seed: int = 0) ->
     ``correct`` is a boolean array (M models, n examples). Each draw takes ``n_val`` of the n
     examples without replacement -- the same examples for every model, as a real validation set
     does -- and returns an (M, n_draws) array of the models' accuracies on them. The draws of
-    :func:`selection_noise`.
+    :func:`selection_noise`; ``seed`` (an integer in [0, 2**32 - 1]) fixes them.
     """
     c = np.asarray(correct, dtype=bool)
     if c.ndim != 2 or c.shape[0] < 2:
@@ -199,7 +208,7 @@ def validation_draws(correct, n_val: int, n_draws: int = 2000, seed: int = 0) ->
     if n_val > c.shape[1]:
         raise ValueError(f"n_val={n_val} exceeds the {c.shape[1]} examples in correct.")
     n_draws = check_positive_int(n_draws, "n_draws")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "seed"))
     idx = np.argsort(rng.random((n_draws, c.shape[1])), axis=1)[:, :n_val]
     return c[:, idx].mean(2)
 
@@ -210,7 +219,7 @@ def selection_noise(correct, n_val: int, n_draws: int = 2000, seed: int = 0) -> 
     ``correct`` is a boolean array (M models, n examples): whether model m classifies held-out
     example i correctly; the mean over all n is each model's "true" accuracy. Each draw takes
     ``n_val`` examples without replacement, computes the M validation accuracies and picks the
-    best. Returns
+    best (the draws of :func:`validation_draws`, fixed by ``seed``). Returns
 
     - ``p_best``: how often the truly best model is picked (ties shared);
     - ``regret``: mean true-accuracy loss of the picked model against the best one;

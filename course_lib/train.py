@@ -525,12 +525,15 @@ def optimize(
     learning-rate ``schedule``. The loss and the logs are summed over ``record_every`` steps and
     handed to ``record(step, sums, count)`` (sums / count is the mean; also called once before the
     first step, with nothing). The model is in training mode during the loop and in evaluation
-    mode after it.
+    mode after it. Inside an experiment's bar (:func:`progress_bar`, :func:`track`) a loop with
+    ``progress=None`` draws no bar of its own: it shows its step in that bar's postfix.
     """
     steps = check_positive_int(steps, "steps")
     record_every = check_positive_int(record_every, "record_every")
     bar = None
-    if show_progress() if progress is None else progress:
+    # inside an experiment's bar (progress_bar, track) a fit shows its steps as that bar's postfix
+    outer = _current_runs() if progress is None else None
+    if outer is None and (show_progress() if progress is None else progress):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, desc=name, leave=False, delay=PROGRESS_DELAY)
@@ -563,8 +566,98 @@ def optimize(
                 sums, count = {}, 0
             if bar is not None:
                 bar.update(1)
+            elif outer is not None:
+                outer.note(f"{name} {step + 1}/{steps}")
     finally:
         if bar is not None:
             bar.close()
     model.eval()
     return time.perf_counter() - start
+
+
+# --- progress over the runs of an experiment (issue 19: cells made of many short fits) ----------
+
+_OPEN_RUNS: list[Runs] = []  # the experiments running now, outermost first
+
+
+class Runs:
+    """The progress of one experiment: a tqdm bar with one tick per run (a fit of a sweep, a
+    label draw of a notebook cell), made by :func:`progress_bar` or :func:`track`.
+
+    A sweep of many short fits shows no per-fit bar (each fit ends before ``PROGRESS_DELAY``);
+    this bar counts the fits instead, with the same rules: on unless ``COURSE_PROGRESS=0``,
+    drawn only once the experiment has run ``PROGRESS_DELAY`` seconds. Bars never nest: only
+    the outermost experiment draws one; an experiment started inside it and every fit of the
+    engine (:func:`optimize`) show where they are as its postfix instead, e.g.
+    ``label draws: 40%|████      | 2/5 [..., compare 7/12 · VAT 120/200]``.
+    """
+
+    def __init__(self, total: int | None, desc: str, *, show: bool, parent: Runs | None = None):
+        self.total, self.desc, self.parent, self.n = total, desc, parent, 0
+        self.bar = None
+        if show and parent is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, leave=False, delay=PROGRESS_DELAY)
+        self._start = self._shown = time.perf_counter()
+
+    def __str__(self) -> str:
+        return f"{self.desc} {self.n}/{self.total}" if self.total else f"{self.desc} {self.n}"
+
+    def advance(self, n: int = 1) -> None:
+        """``n`` more runs are done."""
+        self.n += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.parent is not None:
+            self.parent.note(str(self))
+
+    def note(self, text: str) -> None:
+        """Show ``text`` (what runs inside the current run) as the bar's postfix; at most five
+        redraws a second, and none before the bar's delay."""
+        if self.parent is not None:
+            self.parent.note(f"{self} · {text}")
+            return
+        now = time.perf_counter()
+        if self.bar is None or now - self._start < PROGRESS_DELAY or now - self._shown < 0.2:
+            return
+        self._shown = now
+        self.bar.set_postfix_str(text, refresh=False)
+        self.bar.refresh()
+
+
+def _current_runs() -> Runs | None:
+    """The innermost experiment running now (:func:`optimize` reports to it), or None."""
+    return _OPEN_RUNS[-1] if _OPEN_RUNS else None
+
+
+@contextmanager
+def progress_bar(total: int | None, desc: str, *, progress: bool | None = None) -> Iterator[Runs]:
+    """``with progress_bar(n_fits, "compare") as runs:`` ... ``runs.advance()`` after each fit.
+
+    The bar of an experiment made of several runs (see :class:`Runs`). ``progress``: show it;
+    default :func:`show_progress`. ``progress=False`` silences the experiment and the fits in
+    it; inside another experiment the bar is that one's postfix.
+    """
+    parent = _current_runs() if progress is not False else None
+    show = show_progress() if progress is None else progress
+    runs = Runs(total, desc, show=show, parent=parent)
+    _OPEN_RUNS.append(runs)
+    try:
+        yield runs
+    finally:
+        _OPEN_RUNS.remove(runs)
+        if runs.bar is not None:
+            runs.bar.close()
+
+
+def track(iterable, desc: str, *, total: int | None = None, progress: bool | None = None):
+    """``iterable``, item by item, under a :func:`progress_bar` that ticks once per item: one
+    bar for a notebook cell that loops over label draws, e.g.
+    ``[r for seed in track(range(5), "label draws") for r in sweep(NOTEBOOK, seed)]``."""
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)
+    with progress_bar(total, desc, progress=progress) as runs:
+        for item in iterable:
+            yield item
+            runs.advance()

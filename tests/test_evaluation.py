@@ -171,3 +171,95 @@ def test_selection_noise_summarises_validation_draws():
     expected = np.mean(top[best] / top.sum(0))  # ties share the pick
     assert out["p_best"] == pytest.approx(expected)
     assert out["sd"] == pytest.approx(val.std(1).mean())
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, 2**32, "0", True])
+def test_seeds_are_validated_with_a_course_error(seed):
+    correct = np.ones((2, 30), dtype=bool)
+    message = r"seed must be an integer in \[0, 2\*\*32 - 1\].*got"
+    with pytest.raises(ValueError, match=message):
+        validation_draws(correct, 10, n_draws=5, seed=seed)
+    with pytest.raises(ValueError, match=message):
+        selection_noise(correct, 10, n_draws=5, seed=seed)
+    X, y = np.zeros((40, 2), dtype=np.float32), np.repeat(np.arange(8), 5)
+    with pytest.raises(ValueError, match=message):
+        mismatch_split(X, y, per_class=1, n_unlabeled=4, seed=seed)
+    with pytest.raises(ValueError, match=r"seeds must be an integer"):
+        compare({"a": lambda s: _Recorder("a")}, X, y, per_class=(1,), seeds=(0, seed))
+    assert len(validation_draws(correct, 10, n_draws=5, seed=2**32 - 1)[0]) == 5  # the top seed
+
+
+# --- progress: one bar over the fits of a comparison (issue 19) ------------------------------
+
+
+class _Slow(_Recorder):
+    """Fits through the course's engine: 4 optimiser steps of ``pause`` seconds, named 'inner'."""
+
+    pause = 0.0
+
+    def fit(self, X, y):
+        import time
+
+        import torch
+
+        from course_lib import train
+
+        net = torch.nn.Linear(2, 2)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+
+        def step_loss(step):
+            time.sleep(self.pause)
+            return net(torch.ones(1, 2)).sum(), {}
+
+        train.optimize(net, opt, step_loss, 4, record=lambda *a: None, record_every=1, name="inner")
+        return self
+
+
+def _compare_slow(pause, data="toy"):
+    _Slow.pause = pause
+    X = np.arange(40, dtype=np.float32).reshape(20, 2)
+    y = np.repeat([0, 1], 10)
+    return compare(
+        {"a": lambda s: _Slow("a"), "b": lambda s: _Slow("b")}, X, y, per_class=(2,),
+        seeds=(0, 1), data=data,
+    )  # fmt: skip
+
+
+def test_compare_shows_one_bar_over_its_fits(monkeypatch, capsys):
+    from course_lib import train
+
+    monkeypatch.setattr(train, "PROGRESS_DELAY", 0.05)
+    monkeypatch.setenv("COURSE_PROGRESS", "1")
+    _compare_slow(0.06)  # 4 fits of 4 steps: about 1 s, far past the delay
+    err = capsys.readouterr().err.replace("\r", "\n")
+    assert "compare toy" in err and "/4" in err  # the comparison's bar counts its 4 fits
+    assert "inner " in err  # the running fit's step, as that bar's postfix ...
+    assert "inner:" not in err  # ... never a second, nested bar of its own
+    monkeypatch.setenv("COURSE_PROGRESS", "0")
+    _compare_slow(0.06)
+    assert capsys.readouterr().err == ""  # COURSE_PROGRESS=0: no bar at all
+
+
+def test_a_quick_comparison_shows_no_bar(monkeypatch, capsys):
+    from course_lib import train
+
+    monkeypatch.setenv("COURSE_PROGRESS", "1")
+    assert train.PROGRESS_DELAY >= 1.0  # the course's delay: a second or more before a bar
+    _compare_slow(0.0)  # 16 steps without a pause end long before it
+    assert capsys.readouterr().err == ""
+
+
+def test_track_is_the_one_bar_of_a_loop_of_comparisons(monkeypatch, capsys):
+    from course_lib import train
+
+    monkeypatch.setattr(train, "PROGRESS_DELAY", 0.05)
+    monkeypatch.setenv("COURSE_PROGRESS", "1")
+    recs = [r for seed in train.track(range(2), "draws") for r in _compare_slow(0.06)]
+    assert len(recs) == 8 and train._current_runs() is None  # every bar closed
+    err = capsys.readouterr().err.replace("\r", "\n")
+    assert "draws:" in err and "2/2" in err  # the outer loop's bar, ticking once per draw
+    assert "compare toy" in err and "compare toy:" not in err  # the inner one: its postfix
+    with train.progress_bar(3, "quiet", progress=False) as runs:
+        _compare_slow(0.06)  # progress=False silences the experiment and everything in it
+        runs.advance()
+    assert capsys.readouterr().err == ""

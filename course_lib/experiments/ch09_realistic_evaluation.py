@@ -26,6 +26,7 @@ from course_lib.data import digits, split_labeled
 from course_lib.estimator import SSLClassifier
 from course_lib.evaluation import compare, mismatch_split, tune_supervised
 from course_lib.methods import VAT, FixMatch, PiModel, PseudoLabel, Supervised
+from course_lib.train import progress_bar
 
 #: the methods a chapter-09 experiment can compare, by the name its records carry
 METHODS = {
@@ -169,27 +170,30 @@ def mismatch(
     X, y, X_test, y_test = digits(flat=True)
     in6 = y_test < 6
     records = []
-    for level in settings.levels:
-        X_mm, y_mm = mismatch_split(
-            X, y, per_class=settings.mismatch_per_class, n_unlabeled=settings.n_unlabeled,
-            mismatch=level, seed=seed,
-        )  # fmt: skip
-        for name in settings.mismatch_methods:
-            clf = _factory(settings, name, device, supervised)(seed)
-            start = time.perf_counter()
-            clf.fit(X_mm, y_mm)
-            seconds = time.perf_counter() - start
-            records.append(
-                {
-                    "data": "digits 0-5",
-                    "method": name,
-                    "mismatch": float(level),
-                    "per_class": settings.mismatch_per_class,
-                    "seed": int(seed),
-                    "accuracy": float(clf.score(X_test[in6], y_test[in6])),
-                    "seconds": seconds,
-                }
-            )
+    n_fits = len(settings.levels) * len(settings.mismatch_methods)
+    with progress_bar(n_fits, "mismatch") as runs:  # one bar over the fits
+        for level in settings.levels:
+            X_mm, y_mm = mismatch_split(
+                X, y, per_class=settings.mismatch_per_class, n_unlabeled=settings.n_unlabeled,
+                mismatch=level, seed=seed,
+            )  # fmt: skip
+            for name in settings.mismatch_methods:
+                clf = _factory(settings, name, device, supervised)(seed)
+                start = time.perf_counter()
+                clf.fit(X_mm, y_mm)
+                seconds = time.perf_counter() - start
+                records.append(
+                    {
+                        "data": "digits 0-5",
+                        "method": name,
+                        "mismatch": float(level),
+                        "per_class": settings.mismatch_per_class,
+                        "seed": int(seed),
+                        "accuracy": float(clf.score(X_test[in6], y_test[in6])),
+                        "seconds": seconds,
+                    }
+                )
+                runs.advance()
     return records
 
 
@@ -204,8 +208,9 @@ def candidates(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> 
     X_tr, y_tr, _, _, X_test, y_test = holdout(settings.n_val)
     y_l = split_labeled(y_tr, settings.tune_per_class, seed=seed)
     records = []
-    for lr in settings.grid_lr:
-        for wd in settings.grid_weight_decay:
+    grid = [(lr, wd) for lr in settings.grid_lr for wd in settings.grid_weight_decay]
+    with progress_bar(len(grid), "candidates") as runs:  # one bar over the fits
+        for lr, wd in grid:
             clf = SSLClassifier(
                 steps=settings.steps, batch_size=settings.batch_size, lr=lr, weight_decay=wd,
                 random_state=seed, device=device,
@@ -218,4 +223,5 @@ def candidates(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> 
                 {"method": "supervised", "seed": int(seed), "lr": lr, "weight_decay": wd,
                  "accuracy": float(correct.mean()), "seconds": seconds, "correct": correct}
             )  # fmt: skip
+            runs.advance()
     return records
