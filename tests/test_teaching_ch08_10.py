@@ -115,3 +115,18 @@ def test_exercise_stub_is_not_attempted_yet(name, capsys):
     assert check(_stub) is None and check(None) is None
     out = capsys.readouterr().out
     assert out.count(f"Exercise {name}") == 2 and "not attempted yet" in out
+
+
+# --- chapter 10's grouped-convolution check: the measured alternative --------------------------
+
+
+def test_ch10_same_weights_alternative_has_the_grouped_first_layer_budget():
+    from course_lib.experiments import ch10_medical_papers as ch10
+    from course_lib.papers import PhaseCNN
+
+    n = {k: PhaseCNN(4, **v).first.weight.numel() for k, v in ch10.GROUPED_VARIANTS.items()}
+    assert n == {"ordinary": 576, "grouped": 144, "ordinary, same weights": 144}
+    mixes = PhaseCNN(4, **ch10.GROUPED_VARIANTS["ordinary, same weights"]).first
+    assert mixes.groups == 1 and mixes.in_channels == 4  # it still mixes every phase
+    with pytest.raises(ValueError, match="variants"):
+        ch10.GroupedSettings(variants=("grouped", "dilated"))

@@ -158,7 +158,8 @@ def check_ex10_2(answer) -> CheckReport | None:
         "Exercise 10.2 (grouped convolution)",
         answer,
         [("against nn.Conv2d", against_torch), ("groups = phases divides by the phases", ratio)],
-        hint="weights = filters * (in_channels // groups) * kernel * kernel; compare with "
+        hint="each of the filters sees only its group's in_channels / groups input channels, "
+        "through a kernel x kernel window; check yourself with "
         "nn.Conv2d(..., groups=groups, bias=False).weight.numel().",
         returns=_one_int,
     )
