@@ -98,3 +98,120 @@ def test_boundary_strip_and_training_strip_draw_one_panel_each():
     assert len(fig.axes) == 3 and fig.axes[1].get_title() == f"t step {h.steps[2]}"
     with pytest.raises(ValueError, match="records"):
         plot.training_strip(h, X, y, records=(0, 99))
+
+
+# ----------------------------------------------------------------------------- checked exercises
+from course_lib.checks import ex01_two_moons as ex01  # noqa: E402
+from course_lib.checks import ex02_laplacian_svm as ex02  # noqa: E402
+from course_lib.checks import ex05_pseudo_labeling as ex05  # noqa: E402
+from course_lib.checks.core import CheckFailed  # noqa: E402
+
+
+def _stub(*args):
+    raise NotImplementedError
+
+
+def _first_per_class(y, per_class, seed):  # ignores the seed: always the same points
+    out = np.full_like(y, -1)
+    for c in np.unique(y):
+        keep = np.flatnonzero(y == c)[:per_class]
+        out[keep] = c
+    return out
+
+
+def _raw_accuracy(clusters, y_true):  # compares cluster ids with class ids as they are
+    return float(np.mean(clusters == y_true))
+
+
+def _two_class_trick(clusters, y_true):  # right for two classes only
+    acc = float(np.mean(clusters == y_true))
+    return max(acc, 1 - acc)
+
+
+def _no_half(f, W):
+    return float(np.sum(W * (f[:, None] - f[None, :]) ** 2))
+
+
+def _gamma_I_only(K, L, gamma_A, gamma_I):
+    return K @ np.linalg.inv(np.eye(len(K)) + gamma_I * L @ K)
+
+
+def _overwrites_labels(probs, y, tau):
+    return np.where(probs.max(1) >= tau, probs.argmax(1), y)
+
+
+def _strict(probs, y, tau):
+    new = y.copy()
+    pick = (y == -1) & (probs.max(1) > tau)
+    new[pick] = probs.argmax(1)[pick]
+    return new
+
+
+def _ranks_everyone(probs, y, k):
+    new = y.copy()
+    pick = np.argsort(-probs.max(1))[:k]
+    new[pick] = probs[pick].argmax(1)
+    return new
+
+
+CASES = [
+    (ex01.check_ex01_1, ex01.solution_ex01_1, _first_per_class, "not the first per_class"),
+    (ex01.check_ex01_2, ex01.solution_ex01_2, _raw_accuracy, "try every naming"),
+    (ex01.check_ex01_2, ex01.solution_ex01_2, _two_class_trick, "only works for two classes"),
+    (ex02.check_ex02_1, ex02.solution_ex02_1, _no_half, "take half of it"),
+    (ex02.check_ex02_2, ex02.solution_ex02_2, _gamma_I_only, "you used gamma_I alone"),
+    (ex05.check_ex05_1, ex05.solution_ex05_1, _overwrites_labels, "pseudo-label only where"),
+    (ex05.check_ex05_1, ex05.solution_ex05_1, _strict, "use >= tau"),
+    (ex05.check_ex05_2, ex05.solution_ex05_2, _ranks_everyone, "rank the UNLABELED points"),
+]
+
+
+@pytest.mark.parametrize(
+    "check, solution, wrong, message", CASES, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_exercise_passes_on_its_solution_and_fails_on_a_typical_mistake(
+    check, solution, wrong, message, capsys
+):
+    assert check(solution)
+    assert "✓ Exercise" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match=r"(?s)" + message + r".*Hint: "):
+        check(wrong)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        ex01.check_ex01_1,
+        ex01.check_ex01_2,
+        ex02.check_ex02_1,
+        ex02.check_ex02_2,
+        ex05.check_ex05_1,
+        ex05.check_ex05_2,
+    ],  # fmt: skip
+)
+def test_exercise_stub_prints_not_attempted_yet(check, capsys):
+    assert check(_stub) is None and check(None) is None
+    out = capsys.readouterr().out
+    assert out.count("not attempted yet. Hint: ") == 2
+
+
+def test_exercise_solutions_agree_with_the_library():
+    from course_lib import classic
+    from course_lib.data import split_labeled
+
+    y = np.repeat([0, 1], 50)
+    for seed in range(3):  # the same convention as split_labeled: per_class labels, -1 elsewhere
+        a, b = ex01.solution_ex01_1(y, 2, seed), split_labeled(y, 2, seed=seed)
+        assert np.array_equal(np.sort(a), np.sort(b))
+    f, W = np.random.default_rng(0).normal(size=6), np.ones((6, 6)) - np.eye(6)
+    L = classic.graph_laplacian(W)
+    assert ex02.solution_ex02_1(f, W) == pytest.approx(classic.smoothness(f, L))
+
+
+def test_exercise_checks_are_cheap():
+    import time
+
+    for check, solution, *_ in CASES:
+        start = time.perf_counter()
+        check(solution)
+        assert time.perf_counter() - start < 2.0
