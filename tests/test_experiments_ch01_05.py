@@ -44,7 +44,13 @@ def test_ch01_one_record_per_label_count_deterministic():
 
 @pytest.mark.parametrize(
     "kw, match",
-    [({"per_class": ()}, "per_class"), ({"per_class": (0,)}, "per_class"), ({"steps": 0}, "steps")],
+    [
+        ({"per_class": ()}, "per_class"),
+        ({"per_class": (0,)}, "per_class"),
+        ({"steps": 0}, "steps"),
+        ({"steps": 2.5}, "steps must be an integer >= 1"),
+        ({"batch_size": True}, "batch_size"),
+    ],
 )
 def test_ch01_settings_are_validated(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -86,6 +92,10 @@ def test_ch02_fit_seconds_one_time_per_repeat():
         (lambda: ch02.Figure2Settings(gamma_A=0.0), "gamma_A"),
         (lambda: ch02.Settings(per_class=(("mnist", 1),)), "per_class"),
         (lambda: ch02.Settings(per_class=(("moons", 0),)), "labels per class"),
+        (lambda: ch02.Settings(moons=3), "moons must be an integer >= 4"),
+        (lambda: ch02.Figure2Settings(noise=-0.1), "noise"),
+        (lambda: ch02.Figure2Settings(per_class=2, n=7), "n must be an integer >= 8"),
+        (lambda: ch02.fit_seconds(40, 1.5), "repeats must be an integer >= 1"),
     ],
 )
 def test_ch02_settings_are_validated(make, match):
@@ -262,6 +272,9 @@ def test_ch05_distillation_records_teachers_counts_and_student():
         (lambda: ch05.Settings(steps=0), "steps"),
         (lambda: ch05.DistillationSettings(threshold=1.0), "threshold"),
         (lambda: ch05.DistillationSettings(n_draws=0), "n_draws"),
+        (lambda: ch05.DistillationSettings(tau=0.0), "tau must lie in"),
+        (lambda: ch05.Settings(n=True), "n must be an integer >= 1"),
+        (lambda: ch05.Settings(lambda_u=-1.0), "lambda_u"),
     ],
 )
 def test_ch05_settings_are_validated(make, match):

@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelPropagation, LabelSpreading, SelfTrainingClassifier
 from sklearn.svm import SVC
 
-from course_lib._validation import check_positive_int
+from course_lib._validation import check_not_empty, check_number, check_positive_int
 from course_lib.classic import LabeledOnly, LaplacianSVM
 from course_lib.data import digits, split_labeled, two_moons
 from course_lib.evaluation import compare
@@ -63,12 +63,11 @@ class Figure2Settings:
     per_class: int = 1
 
     def __post_init__(self):
-        if not self.gamma_I or min(self.gamma_I) < 0:
-            raise ValueError(
-                f"gamma_I must be a non-empty tuple of values >= 0; got {self.gamma_I}."
-            )
-        if not self.gamma_A > 0:
-            raise ValueError(f"gamma_A must be > 0; got {self.gamma_A}.")
+        check_not_empty(self.gamma_I, "gamma_I", "give values >= 0, e.g. (0.0, 0.01, 1.0).")
+        for gamma_I in self.gamma_I:
+            check_number(gamma_I, "gamma_I", low=0.0)
+        check_number(self.gamma_A, "gamma_A", low=0.0, low_inclusive=False)
+        check_number(self.noise, "noise", low=0.0)
         check_positive_int(self.per_class, "per_class")
         check_positive_int(self.n, "n", minimum=4 * self.per_class)  # leaves unlabeled points
 
@@ -117,6 +116,8 @@ class Settings:
             raise ValueError(f"per_class names {unknown}; use 'moons', 'digits' and/or 'cancer'.")
         for name, k in self.per_class:
             check_positive_int(k, f"labels per class of {name!r}")
+        check_positive_int(self.moons, "moons", minimum=4)
+        check_number(self.moons_noise, "moons_noise", low=0.0)
 
 
 NOTEBOOK = Settings()
@@ -230,8 +231,7 @@ def self_training(settings: Settings = NOTEBOOK, seed: int = 0) -> list[dict]:
 def fit_seconds(n: int, repeats: int, *, noise: float = 0.05) -> list[float]:
     """Seconds of ``repeats`` LapSVM fits (defaults) on ``two_moons(n, noise, seed=0)`` with one
     label per class, after one warm-up fit."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1; got {repeats}.")
+    repeats = check_positive_int(repeats, "repeats")
     X, y_true = two_moons(n, noise, seed=0)
     y = split_labeled(y_true, 1, seed=0)
     LaplacianSVM().fit(X, y)  # warm-up

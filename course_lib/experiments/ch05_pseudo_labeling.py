@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from course_lib import augment
-from course_lib._validation import check_positive_int
+from course_lib._validation import check_not_empty, check_number, check_positive_int
 from course_lib.data import digits, split_labeled, two_moons
 from course_lib.estimator import SSLClassifier
 from course_lib.experiments.ch01_two_moons import fit_mlp
@@ -69,10 +69,13 @@ class Settings:
     grid: int = 60
 
     def __post_init__(self):
-        if not self.taus or not all(0 < t < 1 for t in self.taus):
-            raise ValueError(f"taus must be thresholds in (0, 1); got {self.taus}.")
+        check_not_empty(self.taus, "taus", "give thresholds in (0, 1), e.g. (0.6, 0.95).")
+        for tau in self.taus:
+            check_number(tau, "taus", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         for name in ("n", "per_class", "steps", "record_every", "grid"):
             check_positive_int(getattr(self, name), name)
+        for name in ("lambda_u", "t2", "noise"):
+            check_number(getattr(self, name), name, low=0.0)
 
 
 NOTEBOOK = Settings()
@@ -149,10 +152,11 @@ class DistillationSettings:
     n_draws: int = 4
 
     def __post_init__(self):
-        if not 0 < self.tau < 1 or not 0 < self.threshold < 1:
-            raise ValueError(
-                f"tau and threshold must be in (0, 1); got {self.tau}, {self.threshold}."
-            )
+        for name in ("tau", "threshold"):
+            check_number(
+                getattr(self, name), name, low=0.0, high=1.0, low_inclusive=False,
+                high_inclusive=False,
+            )  # fmt: skip
         for name in ("per_class", "steps", "n_draws"):
             check_positive_int(getattr(self, name), name)
 
