@@ -182,3 +182,19 @@ def test_training_context_restores_every_submodule_mode_even_after_an_error():
     with pytest.raises(RuntimeError), training(net):
         raise RuntimeError("inside")
     assert [m.training for m in net.modules()] == before
+
+
+def test_target_noise_is_seeded_and_leaves_the_global_generator_alone():
+    import numpy as np
+
+    from course_lib.methods import TemporalEnsembling
+
+    net, X = MLP(2, 2, dropout=0.3).eval(), np.random.default_rng(0).normal(size=(50, 2))
+    X = X.astype(np.float32)
+    torch.manual_seed(5)
+    state = torch.get_rng_state()
+    a = ch03.target_noise(net, TemporalEnsembling(), X, draws=20, epochs=4, seed=1)
+    assert torch.equal(torch.get_rng_state(), state) and not net.training
+    torch.manual_seed(123)  # another global state: the same numbers
+    assert ch03.target_noise(net, TemporalEnsembling(), X, draws=20, epochs=4, seed=1) == a
+    assert ch03.target_noise(net, TemporalEnsembling(), X, draws=20, epochs=4, seed=2) != a

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from course_lib import seed_everything
-from course_lib._validation import check_number, check_positive_int
+from course_lib._validation import check_number, check_positive_int, check_seed
 from course_lib.data import split_labeled
 from course_lib.experiments.ch01_two_moons import fit_mlp, moons_task
 from course_lib.methods import VAT, MeanTeacher, PiModel, Supervised, TemporalEnsembling
@@ -195,16 +195,20 @@ def disagreement(model, X, *, std: float = 0.1, copies: int = 16, seed: int = 0)
     return np.minimum(side, 1 - side) > 0
 
 
-def target_noise(model, method, X, *, draws: int = 200, epochs: int = 8) -> dict[str, float]:
+def target_noise(
+    model, method, X, *, draws: int = 200, epochs: int = 8, seed: int = 0
+) -> dict[str, float]:
     """Temporal Ensembling's benefit (2): how far each method's target is from the network's
     expected prediction ``E z`` (the mean of ``draws`` stochastic evaluations).
 
     The Π-model's target is one draw; Temporal Ensembling's the bias-corrected ensemble
     ``Z / (1 - alpha^epochs)`` of ``epochs`` draws. Returns both mean squared distances and the
-    ratio predicted for independent draws, ``(1-a)(1+a^t) / ((1+a)(1-a^t))``.
+    ratio predicted for independent draws, ``(1-a)(1+a^t) / ((1+a)(1-a^t))``. The draws (noise,
+    dropout) come from ``seed``, whatever ran before; torch's global generator is left as it was.
     """
     x = torch.as_tensor(X)
-    with training(model), torch.no_grad():  # dropout on: stochastic evaluations
+    with torch.random.fork_rng(devices=[]), training(model), torch.no_grad():
+        torch.manual_seed(check_seed(seed))  # dropout on: stochastic evaluations, seeded
         p = torch.stack([model(method.g(x)).softmax(1) for _ in range(draws)])
     expected = p.mean(0)
     a, Z = method.alpha, torch.zeros_like(expected)
