@@ -328,7 +328,10 @@ def test_mixed_explorer_on_empty_input():
 # --- seeds: every public function that takes one names its own parameter -------------------------
 def _seeded_calls():
     from course_lib import data
+    from course_lib.methods.multi_transform import multi_transform_predict
+    from course_lib.papers.siamese_pretext import sample_patches
     from course_lib.weak.box2mask import mixed_labels
+    from course_lib.weak.mil import choose_boxed
 
     X, y = two_moons(20, seed=0)
     lab = np.zeros((3, 8, 8), int)
@@ -344,6 +347,13 @@ def _seeded_calls():
         "mixed_labels": lambda s: mixed_labels(lab, lab, 0.5, seed=s),
         "train.fit": lambda s: fit(MLP(2, 2), Supervised(), X, y, steps=1, seed=s, progress=False),
         "train.prepare": lambda s: prepare(MLP(2, 2), seed=s, device="cpu"),
+        "mil.choose_boxed": lambda s: choose_boxed(np.array([0, 1, 1, 0]), 0.5, seed=s),
+        "siamese_pretext.sample_patches": lambda s: sample_patches(
+            np.zeros((2, 1, 8, 8)), 3, 4, seed=s
+        ),
+        "multi_transform_predict": lambda s: multi_transform_predict(
+            MLP(2, 2), X, [lambda x: x], seed=s
+        ),
     }
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib._validation import check_number, check_positive_int, check_X, check_y
+from course_lib._validation import check_number, check_positive_int, check_seed, check_X, check_y
 from course_lib.train import predict
 
 
@@ -42,6 +42,7 @@ def multi_transform_predict(
     if not transforms or not all(callable(t) for t in transforms):
         raise ValueError("transforms must be a non-empty list of callables x -> x'.")
     n_draws = check_positive_int(n_draws, "n_draws")
+    seed = check_seed(seed)
     X = check_X(X)
     gen_state = torch.get_rng_state()
     torch.manual_seed(seed)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from course_lib._validation import check_positive_int
+from course_lib._validation import MAX_SEED, check_positive_int, check_seed
 from course_lib.train import History, minimize, predict, prepare
 
 
@@ -31,6 +31,7 @@ def sample_patches(images, n: int, patch: int = 12, seed: int = 0, img_idx=None)
     n = check_positive_int(n, "n")
     size = images.shape[-1]
     patch = check_positive_int(patch, "patch", minimum=2)
+    seed = check_seed(seed)
     if patch > min(images.shape[-2:]):
         raise ValueError(f"patch={patch} is larger than the images ({images.shape[-2:]}).")
     rng = np.random.default_rng(seed)
@@ -104,9 +105,13 @@ def pretrain_distance(
 
     def step_loss(step: int) -> tuple[Tensor, dict[str, float]]:
         idx = rng.integers(0, images.shape[0], batch_size)  # both patches from the same section
-        s = seed * 100003 + 2 * step
-        p_a, _, c_a = sample_patches(images, batch_size, patch, seed=s, img_idx=idx)
-        p_b, _, c_b = sample_patches(images, batch_size, patch, seed=s + 1, img_idx=idx)
+        s = seed * 100003 + 2 * step  # wrapped into the seed range (unchanged for seeds < 42,000)
+        p_a, _, c_a = sample_patches(
+            images, batch_size, patch, seed=s % (MAX_SEED + 1), img_idx=idx
+        )
+        p_b, _, c_b = sample_patches(
+            images, batch_size, patch, seed=(s + 1) % (MAX_SEED + 1), img_idx=idx
+        )
         d = np.linalg.norm(c_a - c_b, axis=1) / images.shape[-1]
         d_hat = encoder.distance(torch.as_tensor(p_a, device=dev), torch.as_tensor(p_b, device=dev))
         return distance_pretext_loss(d_hat, torch.as_tensor(d, dtype=torch.float32, device=dev)), {}

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from course_lib._validation import check_number, check_positive_int
+from course_lib._validation import check_number, check_positive_int, check_seed
 from course_lib.methods.base import Batch, Method, TrainData
 from course_lib.models import SmallCNN
 from course_lib.train import predict
@@ -125,6 +125,7 @@ def boxes_to_grid(boxes, image_size: int, P: int) -> np.ndarray:
 def choose_boxed(labels, fraction: float, seed: int = 0) -> np.ndarray:
     """A boolean mask marking ``round(fraction x #positives)`` random positive images as boxed."""
     check_number(fraction, "fraction", low=0.0, high=1.0)
+    seed = check_seed(seed)
     labels = np.asarray(labels)
     pos = np.flatnonzero(labels > 0)
     chosen = np.random.default_rng(seed).permutation(pos)[: int(round(fraction * pos.size))]
