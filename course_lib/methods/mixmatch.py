@@ -16,8 +16,7 @@ from torch import Tensor, nn
 from course_lib import augment
 from course_lib._validation import check_number, check_positive_int
 from course_lib.methods.base import Batch, Method
-from course_lib.methods.parts import rampup_weight
-from course_lib.methods.vat import frozen_batchnorm_stats  # chapter 03's VAT needs it first
+from course_lib.methods.parts import frozen_batchnorm_stats, rampup_weight
 
 
 def sharpen(p: Tensor, T: float) -> Tensor:

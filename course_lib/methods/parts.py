@@ -7,7 +7,9 @@
   :func:`ema_copy`, :func:`ema_decay` (its warm-up) and :func:`ema_update` -- Mean Teacher's
   teacher, FixMatch's evaluation model, the homework checker's reference;
 - **the pseudo-label monitor** (chapter 05, reused in chapter 06): :class:`LabelMonitor`, which
-  logs how accurate the pseudo-labels are against true labels the loss never sees.
+  logs how accurate the pseudo-labels are against true labels the loss never sees;
+- **BatchNorm statistics left alone** (chapter 03, reused in chapter 06):
+  :func:`frozen_batchnorm_stats` -- VAT's adversarial passes, MixMatch's label guess.
 
 A method imports them; it keeps what they build per run in fields declared
 ``field(default=None, init=False, repr=False, compare=False)``.
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -139,3 +143,24 @@ class LabelMonitor:
     def __call__(self, y_hat: Tensor, mask: Tensor, idx: Tensor) -> dict[str, float]:
         y_true = None if self.y_true is None else self.y_true[idx]
         return monitor_numbers(y_hat, mask, y_true)
+
+
+# --- BatchNorm statistics ---------------------------------------------------------------------
+
+
+@contextmanager
+def frozen_batchnorm_stats(model: nn.Module) -> Iterator[nn.Module]:
+    """Within the block, BatchNorm layers use batch statistics but do not update their running
+    mean/variance (the adversarial passes must not pollute them). Always restored on exit."""
+    layers = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+    ]
+    for m in layers:
+        m.track_running_stats = False
+    try:
+        yield model
+    finally:
+        for m in layers:
+            m.track_running_stats = True

@@ -10,8 +10,6 @@ in that direction. No labels are needed, so every example contributes.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -20,24 +18,7 @@ from torch import Tensor, nn
 
 from course_lib._validation import check_number, check_positive_int
 from course_lib.methods.base import Batch, Method, cross_entropy, entropy
-
-
-@contextmanager
-def frozen_batchnorm_stats(model: nn.Module) -> Iterator[nn.Module]:
-    """Within the block, BatchNorm layers use batch statistics but do not update their running
-    mean/variance (the adversarial passes must not pollute them). Always restored on exit."""
-    layers = [
-        m
-        for m in model.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
-    ]
-    for m in layers:
-        m.track_running_stats = False
-    try:
-        yield model
-    finally:
-        for m in layers:
-            m.track_running_stats = True
+from course_lib.methods.parts import frozen_batchnorm_stats
 
 
 def has_batchnorm(model: nn.Module) -> bool:
