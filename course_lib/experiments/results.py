@@ -25,16 +25,12 @@ from __future__ import annotations
 
 import warnings
 
-from sklearn.neighbors import kneighbors_graph
-from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
-from sklearn.svm import SVC
-
 from course_lib import augment
-from course_lib.classic import LaplacianSVM
 from course_lib.data import digits
 from course_lib.estimator import SSLClassifier
 from course_lib.evaluation import compare
 from course_lib.experiments.ch01_two_moons import moons_task
+from course_lib.experiments.ch02_laplacian_svm import estimators as ch02_estimators
 from course_lib.experiments.ch03_consistency import BENCH as CH03
 from course_lib.experiments.ch03_consistency import run as consistency
 from course_lib.methods import (
@@ -78,16 +74,13 @@ CLASSIC = ("LabelSpreading (knn)", "SelfTraining (SVC)", "LapSVM")
 
 
 def _classic(X) -> dict:
-    """sklearn baselines and LapSVM on flat vectors, with widths from the data (as in ch. 02)."""
-    s = float(kneighbors_graph(X, 8, mode="distance").data.mean())
-    sigma = 2 * s
-    gamma_k = 1 / (2 * sigma**2)
+    """sklearn baselines and LapSVM on flat vectors: chapter 02's estimators (the same widths from
+    the data, the same self-training rule, which adds the most confident tenth per round)."""
+    est = ch02_estimators(X)
     return {
-        "LabelSpreading (knn)": lambda seed: LabelSpreading(kernel="knn", n_neighbors=8),
-        "SelfTraining (SVC)": lambda seed: SelfTrainingClassifier(
-            SVC(gamma=gamma_k, C=16.0, probability=True, random_state=seed)
-        ),
-        "LapSVM": lambda seed: LaplacianSVM(sigma=sigma),
+        "LabelSpreading (knn)": est["LabelSpreading knn"],
+        "SelfTraining (SVC)": est["SelfTraining (SVC)"],
+        "LapSVM": est["LapSVM"],
     }
 
 
