@@ -61,4 +61,23 @@ def run(quick: bool, device: str | None) -> list[Table]:
     below = ratio("Box") < min(ratio(rec), ratio("Box_i + 10 % masks"))
     targets.add("filled boxes below both", f"{100 * ratio('Box'):.1f} %", below)
     targets.add("each training <= 60 s", f"{worst_s:.1f} s (slowest)", worst_s <= 60)
-    return [table, targets]
+    return [table, targets, _zhao(s, seeds, per_seed, device)]
+
+
+def _zhao(s, seeds, per_seed, device) -> Table:
+    """Zhao et al.'s two stages (``ch08.zhao``) beside the semantic networks of the same runs, per
+    instance (the semantic records are reused: no extra training but the mask head)."""
+    z = dataclasses.replace(ch08.BENCH_ZHAO, base=s)
+    recs = [ch08.zhao(z, seed, semantic=list(per_seed[i].values()), device=device)
+            for i, seed in enumerate(seeds)]  # fmt: skip
+    table = Table(
+        f"Ch08 - instance segmentation per nucleus (Zhao et al.'s two stages: given boxes, a mask "
+        f"head on {z.size}x{z.size} crops, {z.steps} steps, masks for {100 * z.fraction:g} % of "
+        "the nuclei)",
+        ["method", "instance Dice % (mean ± std)", "matched IoU % (mean ± std)", "hours"],
+    )
+    for name in [r["method"] for r in recs[0]]:
+        rows = [next(r for r in rs if r["method"] == name) for rs in recs]
+        dice, iou = ([r[k] for r in rows] for k in ("instance_dice", "matched_iou"))
+        table.add(name, mean_std(dice), mean_std(iou), f"{rows[0]['hours']:.1f}")
+    return table
