@@ -7,6 +7,9 @@
   MICCAI 2018);
 - :mod:`~course_lib.papers.grouped_conv`: grouped first convolution over multi-phase inputs
   (Lee et al., MICCAI 2018).
+
+Chapter 08 adds :mod:`~course_lib.papers.zhao_instances`: instance segmentation from boxes for all
+instances and masks for a few, in two stages (Zhao et al., MICCAI 2018); import it as a module.
 """
 
 from course_lib.papers.grouped_conv import PhaseCNN, phase_cnn
