@@ -3,7 +3,8 @@
 One experiment, used by ``lectures/07_cam.ipynb`` (``NOTEBOOK``) and by
 ``course_lib/bench/ch07_cam.py`` (``BENCH``): train a GAP classifier on image labels and turn its
 class activation map into a box (:func:`run_cam`); train Li et al.'s patch-level MIL network
-with 0 %, 5 % and 20 % of the training images carrying a box (:func:`run_mil`). Every map is
+with each share of the training images carrying a box in ``settings.shares`` (:func:`run_mil`;
+the bench 0 %, 5 % and 20 %, the notebook 0 % and 20 %). Every map is
 scored on the lesions of the test images: the pointing game (strict and with a tolerance),
 IoU >= 0.5 localization with the CAM paper's 20 % threshold and with the threshold chosen on
 validation images, and the mean IoU.
