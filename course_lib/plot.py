@@ -673,6 +673,29 @@ def adversarial_digits(images, r_adv, probs_clean, probs_adv, *, size: float = 1
     return fig
 
 
+def settings_grid(runs, X, y, *, curves=None, key: str = "eval_acc", size: float = 2.4) -> Figure:
+    """The static twin of ``widgets.method_explorer`` (chapters 03 and 04): one row per method,
+    one column per setting of its knob, each panel the last recorded boundary titled with the
+    setting and the last ``key`` (``runs``: ``{method: {setting: History}}``, the widget's)."""
+    if not runs or not all(runs.values()):
+        raise ValueError("runs must map each method name to a non-empty {setting: History} dict.")
+    ncols = max(len(by_setting) for by_setting in runs.values())
+    fig, axes = figure(ncols, len(runs), size=size)
+    axes = axes.reshape(len(runs), ncols)
+    for row, (method, by_setting) in zip(axes, runs.items(), strict=True):
+        for ax in row[len(by_setting) :]:
+            ax.axis("off")
+        for ax, (setting, history) in zip(row, by_setting.items(), strict=False):
+            decision_boundary(
+                X, y, probs=history.snapshots[-1], grid=history.grid, ax=ax, curves=curves
+            )
+            score = f": {history.last(key):.1%}" if key in history.logs else ""
+            ax.set_title(f"{method}\n{setting}{score}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    return fig
+
+
 # --- chapter 08: Zhao et al.'s two stages, instance by instance ---------------------------------
 
 

@@ -198,3 +198,18 @@ def test_target_noise_is_seeded_and_leaves_the_global_generator_alone():
     torch.manual_seed(123)  # another global state: the same numbers
     assert ch03.target_noise(net, TemporalEnsembling(), X, draws=20, epochs=4, seed=1) == a
     assert ch03.target_noise(net, TemporalEnsembling(), X, draws=20, epochs=4, seed=2) != a
+
+
+def test_settings_grid_is_the_explorers_static_twin():
+    from course_lib import plot
+    from course_lib.methods import Supervised
+    from course_lib.train import fit
+
+    X, y = torch.randn(40, 2).numpy(), (torch.arange(40) % 2).numpy()
+    grid = plot.make_grid(X, 10)
+    h = fit(MLP(2, 2), Supervised(), X, y, steps=4, record_every=2, grid=grid, X_eval=X, y_eval=y)
+    fig = plot.settings_grid({"a": {"s1": h, "s2": h}, "b": {"s1": h}}, X, y)
+    assert len(fig.axes) == 4  # 2 methods x 2 settings, b's missing one left blank
+    assert fig.axes[0].get_title().startswith("a\ns1: ") and not fig.axes[3].axison
+    with pytest.raises(ValueError, match="runs must map each method"):
+        plot.settings_grid({"a": {}}, X, y)
