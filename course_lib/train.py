@@ -148,13 +148,17 @@ def training(model: nn.Module) -> Iterator[nn.Module]:
             m.training = training
 
 
+PREDICT_VALUES = 2**18
+"""Input values per forward pass of :func:`predict` by default (1 MB of float32)."""
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module,
     X,
     *,
     forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    batch_size: int = 4096,
+    batch_size: int | None = None,
     device=None,
 ) -> np.ndarray:
     """Outputs of ``model`` on ``X``, batch by batch, in evaluation mode, as a NumPy array.
@@ -168,14 +172,21 @@ def predict(
     forward : callable, optional
         Tensor batch -> Tensor of outputs; default ``model`` itself (logits, embeddings).
         E.g. ``lambda x: model(x).argmax(1)`` for label maps.
-    batch_size : int
-        Examples per forward pass (memory only: the outputs do not depend on it).
+    batch_size : int, optional
+        Examples per forward pass (memory only: the outputs do not depend on it). Default: as
+        many as hold :data:`PREDICT_VALUES` input values (64 images of 64 x 64, 334 of 28 x 28,
+        all of a 2-D point cloud up to 131,072 points). A network's activations are its input
+        times its channels: 256 images of 64 x 64 through chapter 08's U-Net took 240 MB more
+        kernel memory than 32 (issue 19's 700-MB limit per chapter).
     device : str or torch.device, optional
         Where to compute; default the device of the model's parameters.
     """
     forward = model if forward is None else forward
     dev = next(model.parameters()).device if device is None else pick_device(device)
     X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    if batch_size is None:
+        batch_size = max(1, PREDICT_VALUES // max(1, math.prod(X.shape[1:])))
+    batch_size = check_positive_int(batch_size, "batch_size")
     with evaluating(model):
         out = [
             forward(X[i : i + batch_size].to(dev)).cpu() for i in range(0, X.shape[0], batch_size)
@@ -183,7 +194,7 @@ def predict(
     return torch.cat(out).numpy()
 
 
-def predict_proba(model: nn.Module, X, *, batch_size: int = 4096, device=None) -> np.ndarray:
+def predict_proba(model: nn.Module, X, *, batch_size: int | None = None, device=None) -> np.ndarray:
     """Softmax probabilities (n, C) of ``model`` on ``X`` in evaluation mode (:func:`predict`)."""
     return predict(
         model,

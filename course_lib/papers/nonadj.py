@@ -146,7 +146,7 @@ def train_segmenter(
     return minimize(net, step_loss, steps, lr=lr, record_every=1, name="NonAdjLoss")
 
 
-def segment(net: nn.Module, X, *, batch_size: int = 4096) -> np.ndarray:
+def segment(net: nn.Module, X, *, batch_size: int | None = None) -> np.ndarray:
     """Arg-max label maps (N, H, W) of ``net`` on images ``X`` (N, C, H, W), in evaluation
     mode (the network's mode is restored afterwards)."""
     return predict(net, X, forward=lambda x: net(x).argmax(1), batch_size=batch_size)

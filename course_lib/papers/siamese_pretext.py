@@ -131,7 +131,7 @@ class PatchClassifier(nn.Module):
         return self.classifier(self.encoder(x))
 
 
-def embed(encoder: PatchEncoder, X, batch_size: int = 4096) -> np.ndarray:
+def embed(encoder: PatchEncoder, X, batch_size: int | None = None) -> np.ndarray:
     """Embeddings (n, dim) of patches ``X`` (n, C, p, p): the features a linear probe reads.
     Computed in evaluation mode; the encoder's mode is restored afterwards."""
     return predict(encoder, X, batch_size=batch_size)

@@ -351,7 +351,7 @@ def mixed_labels(weak_labels, masks, fraction: float, seed: int = 0):
 # --- training and prediction --------------------------------------------------------------------
 
 
-def predict_masks(model: nn.Module, X, *, batch_size: int = 256, device=None) -> np.ndarray:
+def predict_masks(model: nn.Module, X, *, batch_size: int | None = None, device=None) -> np.ndarray:
     """Foreground probabilities (n, H, W) of a segmentation network, in evaluation mode."""
     return predict(
         model,

@@ -206,7 +206,7 @@ class PatchMIL(Method):
         return loss, logs
 
 
-def patch_maps(model: MILNet, x, *, size="input", batch_size: int = 512) -> np.ndarray:
+def patch_maps(model: MILNet, x, *, size="input", batch_size: int | None = None) -> np.ndarray:
     """Patch probabilities p_j of each image, bilinearly upsampled to the image: (N, H, W)."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 4:
