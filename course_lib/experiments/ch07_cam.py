@@ -18,6 +18,8 @@ test images; the CAM record also has ``map_normal``).
 
 from __future__ import annotations
 
+import ctypes
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -122,6 +124,21 @@ def _chunked_cam(model, x, target: int) -> np.ndarray:
     )
 
 
+def _return_freed_memory() -> None:
+    """Hand the heap freed by training and scoring back to the operating system (glibc only).
+
+    PyTorch frees its tensors, but glibc keeps the freed heap pages: after each network of this
+    chapter the kernel's resident memory (what a JupyterHub or Binder limit counts) stayed about
+    100 MB above what was in use, and the chapter peaked at 690 MB. ``malloc_trim(0)`` returns
+    those pages; on other systems (macOS, Windows, musl) this does nothing. Numbers are unchanged.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # another C library: nothing to trim
+            pass
+
+
 def _p_lesion(model, images) -> np.ndarray:
     return predict_proba(model, images, batch_size=CHUNK)[:, 1]
 
@@ -189,6 +206,7 @@ def run_cam(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> lis
     maps = {c: _chunked_cam(net, test.images[pt], target=c) for c in (0, 1)}
     rec = {"method": "CAM (SmallCNN, image labels)", "seed": seed, "auc": float(auc)}
     rec.update(localize(settings, maps_val, maps[1]), seconds=t.seconds)
+    _return_freed_memory()
     return [rec | {"model": net, "map": maps[1], "map_normal": maps[0]}]
 
 
@@ -211,6 +229,7 @@ def run_mil(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> lis
         rec = {"method": f"MIL, {share:.0%} boxes", "seed": seed, "auc": float(auc)}
         rec.update(localize(settings, maps_val, maps), seconds=t.seconds)
         records.append(rec | {"model": net, "map": maps})
+        _return_freed_memory()
     return records
 
 
