@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from course_lib._validation import check_number, check_seed
 
@@ -17,6 +15,10 @@ def digits(
     Images have shape (N, 1, 8, 8) (or (N, 64) with ``flat=True``), float32; labels 0..9.
     The train/test split is stratified and fixed by ``seed`` (default: 1,257 train, 540 test).
     """
+    # scikit-learn is imported when needed: ~95 MB of a kernel that never uses it (issue 19)
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
     check_number(
         test_fraction, "test_fraction", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import make_moons
 
 from course_lib._validation import check_number, check_positive_int, check_seed
 
@@ -16,6 +15,8 @@ def two_moons(n: int = 1000, noise: float = 0.1, seed: int = 0) -> tuple[np.ndar
     """
     n = check_positive_int(n, "n", minimum=2)
     noise = check_number(noise, "noise", low=0.0)
+    from sklearn.datasets import make_moons  # when needed: scikit-learn is ~95 MB of memory
+
     X, y = make_moons(n_samples=n, noise=noise, random_state=check_seed(seed, "seed"))
     return X.astype(np.float32), y.astype(np.int64)
 
