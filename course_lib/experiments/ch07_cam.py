@@ -18,8 +18,6 @@ test images; the CAM record also has ``map_normal``).
 
 from __future__ import annotations
 
-import ctypes
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -32,7 +30,7 @@ from course_lib.data import lesions
 from course_lib.methods import Supervised
 from course_lib.models import SmallCNN
 from course_lib.report import Table, Timer, mean_std
-from course_lib.train import fit, predict_proba
+from course_lib.train import fit, predict_proba, release_memory
 from course_lib.weak.cam import cam, maps_to_boxes
 from course_lib.weak.mil import MILNet, PatchMIL, boxes_to_grid, choose_boxed, patch_maps
 
@@ -124,21 +122,6 @@ def _chunked_cam(model, x, target: int) -> np.ndarray:
     )
 
 
-def _return_freed_memory() -> None:
-    """Hand the heap freed by training and scoring back to the operating system (glibc only).
-
-    PyTorch frees its tensors, but glibc keeps the freed heap pages: after each network of this
-    chapter the kernel's resident memory (what a JupyterHub or Binder limit counts) stayed about
-    100 MB above what was in use, and the chapter peaked at 690 MB. ``malloc_trim(0)`` returns
-    those pages; on other systems (macOS, Windows, musl) this does nothing. Numbers are unchanged.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):  # another C library: nothing to trim
-            pass
-
-
 def _p_lesion(model, images) -> np.ndarray:
     return predict_proba(model, images, batch_size=CHUNK)[:, 1]
 
@@ -206,7 +189,7 @@ def run_cam(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> lis
     maps = {c: _chunked_cam(net, test.images[pt], target=c) for c in (0, 1)}
     rec = {"method": "CAM (SmallCNN, image labels)", "seed": seed, "auc": float(auc)}
     rec.update(localize(settings, maps_val, maps[1]), seconds=t.seconds)
-    _return_freed_memory()
+    release_memory()  # after each network (train.prepare does it before the next)
     return [rec | {"model": net, "map": maps[1], "map_normal": maps[0]}]
 
 
@@ -229,7 +212,7 @@ def run_mil(settings: Settings = NOTEBOOK, seed: int = 0, *, device=None) -> lis
         rec = {"method": f"MIL, {share:.0%} boxes", "seed": seed, "auc": float(auc)}
         rec.update(localize(settings, maps_val, maps), seconds=t.seconds)
         records.append(rec | {"model": net, "map": maps})
-        _return_freed_memory()
+        release_memory()  # after each network (train.prepare does it before the next)
     return records
 
 
