@@ -1,12 +1,12 @@
 """Chest X-rays (PneumoniaMNIST): every deep method of chapters 03-06 with 10 labels per class.
 
 Loops ``experiments.xrays.ssl_xrays`` with its ``BENCH`` settings over label draws 0-4 (settings
-chosen on the validation split only: draws 100-101, and draws 0 and 100 for MixMatch's lambda_u;
-log in ``XraySettings``) and
-formats the records: mean ± std of test ROC-AUC, accuracy, balanced accuracy, validation AUC and
-seconds per fit, the supervised baseline on the same labels and the fully supervised reference
-(all 4,707 training labels) in the same run; then the per-draw AUC gain of the best
-semi-supervised method over supervised.
+chosen on the validation split only: draws 100-101, draws 0 and 100 for MixMatch's lambda_u,
+draws 100-104 for FixMatch's mu and the supervised baseline's augmentation; log in
+``XraySettings``) and formats the records: mean ± std of test ROC-AUC, accuracy, balanced
+accuracy, validation AUC and seconds per fit, the supervised baseline on the same labels and
+the fully supervised reference (all 4,707 training labels) in the same run; then the per-draw
+AUC gain of the best semi-supervised method over supervised.
 """
 
 from __future__ import annotations

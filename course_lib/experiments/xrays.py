@@ -112,6 +112,26 @@ class XraySettings:
     MixMatch's lambda_u apart) were set once by reasoning, not tuned: a shared 2-core machine left
     no time for it. Caveat: the first tuning script also printed the test AUC of the draw-100
     fits (supervised, full, FixMatch 600 steps); no setting was changed after that.
+
+    Second round (issue 16's targets), validation AUC on label draws 100-104 (the bench's draws
+    0-4 and the test split unseen), 600 steps, widths (8, 16, 32), same fit as :func:`train_xray`:
+
+    ===========================================  =====  =====  =====  =====  =====  =====
+    fit                                          100    101    102    103    104    mean
+    ===========================================  =====  =====  =====  =====  =====  =====
+    supervised, no augmentation                  0.954  0.955  0.952  0.969  0.950  0.956
+    supervised on ``xray_weak`` views            0.960  0.930  0.902  0.951  0.943  0.937
+    same + EMA 0.99 of the weights               0.960  0.931  0.893  (stopped)
+    FixMatch mu 3, RandAugment                   0.975  0.975  0.957  0.970  0.978  0.971
+    FixMatch mu 3, no posterize/solarize         0.982  0.964  0.953  0.969  0.978  0.969
+    FixMatch mu 3, tau 0.8                       0.977  0.967  (stopped)
+    FixMatch mu 7, RandAugment (BENCH)           0.984  0.969  0.970  0.985  0.984  0.978
+    ===========================================  =====  =====  =====  =====  =====  =====
+
+    So the supervised baseline stays without augmentation (the weak views lower its validation
+    AUC on 4 of 5 draws), and FixMatch takes the paper's mu = 7 (better on 4 of 5 draws, worst
+    draw 0.969 instead of 0.957) at about twice the cost of a step (``BENCH`` only; the
+    notebooks keep mu = 3).
     """
 
     labels_per_class: int = 10
@@ -133,8 +153,9 @@ class XraySettings:
             raise ValueError(f"methods {unknown} are unknown; choose from {list(METHODS)}.")
 
 
-# the benchmark: every method, 600 steps, chosen on validation (log above)
-BENCH = XraySettings()
+# the benchmark: every method, 600 steps; FixMatch mu 7 chosen on the validation AUC of label
+# draws 100-104 (second round of the log above), never on the bench's draws 0-4 or on test
+BENCH = XraySettings(mu=7)
 # chapter 06: the same code with fewer steps, so that the chapter stays within a minute: 120
 # few-label steps (a FixMatch step is 32 (1 + 2 x 3) = 224 image passes), the fully supervised
 # reference 300 (at 200 it scored below the 20-label network on test, AUC 0.859 vs 0.899)
