@@ -30,7 +30,7 @@ class FixMatch(Method):
 
     .. math::
         \ell_s &= \frac{1}{B}\sum_{b=1}^{B} H\big(p_b, p_m(y \mid \alpha(x_b))\big)
-            && \text{(Eq. 2)} \\
+            && \text{(Eq. 3)} \\
         q_b &= p_m(y \mid \alpha(u_b)),\quad \hat q_b = \arg\max q_b \\
         \ell_u &= \frac{1}{\mu B}\sum_{b=1}^{\mu B}
             \mathbb{1}[\max q_b \ge \tau]\; H\big(\hat q_b, p_m(y \mid \mathcal{A}(u_b))\big)
@@ -96,7 +96,7 @@ class FixMatch(Method):
         # one forward pass over weak(x), weak(u), strong(u): shared BatchNorm statistics
         logits = model(torch.cat([self.weak(x_l), self.weak(u), self.strong(u)]))
         logits_x, logits_uw, logits_us = logits[:B], logits[B : B + uB], logits[B + uB :]
-        loss_s = cross_entropy(logits_x, batch.y_l)  # Eq. 2
+        loss_s = cross_entropy(logits_x, batch.y_l)  # Eq. 3
         q_hat, mask = pseudo_labels(logits_uw, self.tau)  # argmax and 1[max q >= tau], no grad
         loss_u = masked_cross_entropy(logits_us, q_hat, mask)  # Eq. 4
         logs = {"loss_x": loss_s.item(), "loss_u": loss_u.item()}

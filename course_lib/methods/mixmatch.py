@@ -43,7 +43,7 @@ def mixup(x1: Tensor, p1: Tensor, x2: Tensor, p2: Tensor, lam: Tensor) -> tuple[
 
 
 def soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
-    """(1/|X'|) sum H(p, p_model(y | x)) for soft targets p (Eq. 4)."""
+    """(1/|X'|) sum H(p, p_model(y | x)) for soft targets p (Eq. 3)."""
     if logits.shape[0] == 0:
         return logits.sum() * 0.0
     return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
@@ -124,8 +124,8 @@ class MixMatch(Method):
         lam = torch.distributions.Beta(self.alpha, self.alpha).sample((len(all_x),))
         mixed_x, mixed_p = mixup(all_x, all_p, all_x[perm], all_p[perm], lam.to(all_x.device))
         logits = model(mixed_x)  # one forward of X' and U' together
-        loss_x = soft_cross_entropy(logits[:B], mixed_p[:B])  # Eq. 4
-        loss_u = ((torch.softmax(logits[B:], dim=1) - mixed_p[B:]) ** 2).mean()  # Eq. 5
+        loss_x = soft_cross_entropy(logits[:B], mixed_p[:B])  # Eq. 3
+        loss_u = ((torch.softmax(logits[B:], dim=1) - mixed_p[B:]) ** 2).mean()  # Eq. 4
         lambda_u = rampup_weight(self.lambda_u, self.rampup, batch.progress, shape="linear")
         logs = {"loss_x": loss_x.item(), "loss_u": loss_u.item(), "lambda_u": lambda_u}
         return loss_x + lambda_u * loss_u, logs
