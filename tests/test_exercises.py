@@ -43,3 +43,29 @@ def test_a_function_that_raises_is_a_failure_not_a_skip():
 
     with pytest.raises(CheckFailed, match=r"(?s)raised ValueError: oops.*Hint: write it"):
         core.exercise("Exercise 0.2", broken, [("calls", _calls)], hint="write it")
+
+
+def test_every_chapter_has_two_checked_exercises_with_solution_sketches():
+    """Issue 17: >= 2 checked exercises per chapter, each with the instructors' solution beside its
+    check, and the chapter calls each check."""
+    import importlib
+    import json
+    from pathlib import Path
+
+    lectures = Path(__file__).resolve().parents[1] / "lectures"
+    chapters = sorted(lectures.glob("[0-9][0-9]_*.ipynb"))
+    assert len(chapters) == 10
+    for nb in chapters:
+        nn = nb.name[:2]
+        (module,) = (Path(core.__file__).parent).glob(f"ex{nn}_*.py")
+        mod = importlib.import_module(f"course_lib.checks.{module.stem}")
+        checks = sorted(n for n in dir(mod) if n.startswith(f"check_ex{nn}_"))
+        assert len(checks) >= 2, f"{nb.name}: {checks}"
+        for name in checks:
+            assert hasattr(mod, name.replace("check_", "solution_")), f"{module.name}: {name}"
+        code = "".join(
+            "".join(c["source"]) for c in json.loads(nb.read_text())["cells"]
+            if c["cell_type"] == "code"
+        )  # fmt: skip
+        called = [name for name in checks if f"{name}(" in code]
+        assert called == checks, f"{nb.name} does not call {set(checks) - set(called)}"

@@ -32,6 +32,13 @@ the shared machinery (running properties, return contracts, ``close(..., mistake
 5. :mod:`.hw05_cam`: :func:`check_cam`, :func:`check_map_to_box`
 6. :mod:`.hw06_box2mask`: :func:`check_box_i_labels`, :func:`check_denoise`
 
+The chapters' checked exercises (two or more per chapter, issue 17) use the same machinery
+through :func:`course_lib.checks.core.exercise`: one module per chapter,
+``exNN_<topic>.py`` (``ex01_two_moons`` ... ``ex10_medical_papers``), with ``check_exNN_k(answer)``
+and the instructors' solution sketch ``solution_exNN_k`` beside it. A chapter imports its
+checks from its module; an exercise not attempted yet prints its hint instead of failing, so
+the chapter runs top to bottom as shipped.
+
 A new homework: a module ``hwNN_topic.py`` whose ``check_xxx(fn, *, quiet=False)`` returns
 ``core.run_checks(name, fn, properties, returns=..., quiet=quiet)``, one import line here and
 its name in ``__all__``.
