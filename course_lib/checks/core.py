@@ -103,6 +103,36 @@ class _Student:
         return self.fn(*args)
 
 
+def _check(name: str, subject, properties, hint: str | None = None) -> CheckReport:
+    """Test every property on ``subject`` (the student's function or value); the report if all
+    hold, else :class:`CheckFailed` listing each property with a tick or a cross (and the hint)."""
+    __tracebackhide__ = True
+    passed, failed = [], []
+    for title, prop in properties:
+        try:
+            # nbgrader scores a graded cell with any stderr output 0: the warnings (or prints to
+            # stderr) of the student's function go to stdout, where the student still sees them
+            with contextlib.redirect_stderr(sys.stdout):
+                prop(subject)
+        except _NotDone:
+            raise CheckFailed(f"{name}: {NOT_IMPLEMENTED}") from None
+        except _BadReturn as err:
+            raise CheckFailed(f"{name}: {err}" + (f"\nHint: {hint}" if hint else "")) from None
+        except Fail as err:
+            failed.append((title, str(err)))
+        except Exception as err:  # noqa: BLE001 - a result the checker could not test is a failure
+            failed.append((title, f"could not test your result ({type(err).__name__}: {err})."))
+        else:
+            passed.append(title)
+    if failed:
+        lines = [f"{name}: {len(failed)} of {len(properties)} checks failed."]
+        lines += [f"  ✓ {t}" for t in passed]
+        lines += [f"  ✗ {t}: {msg}" for t, msg in failed]
+        lines += [f"Hint: {hint}"] if hint else []
+        raise CheckFailed("\n".join(lines))
+    return CheckReport(name, passed)
+
+
 def run_checks(
     name: str,
     fn,
@@ -116,30 +146,7 @@ def run_checks(
     __tracebackhide__ = True  # pytest: show the message, not this frame
     if not callable(fn):
         raise CheckFailed(f"{name}: expected your function, got {type(fn).__name__} ({fn!r}).")
-    student = _Student(fn, returns)
-    passed, failed = [], []
-    for title, prop in properties:
-        try:
-            # nbgrader scores a graded cell with any stderr output 0: the warnings (or prints to
-            # stderr) of the student's function go to stdout, where the student still sees them
-            with contextlib.redirect_stderr(sys.stdout):
-                prop(student)
-        except _NotDone:
-            raise CheckFailed(f"{name}: {NOT_IMPLEMENTED}") from None
-        except _BadReturn as err:
-            raise CheckFailed(f"{name}: {err}") from None
-        except Fail as err:
-            failed.append((title, str(err)))
-        except Exception as err:  # noqa: BLE001 - a result the checker could not test is a failure
-            failed.append((title, f"could not test your result ({type(err).__name__}: {err})."))
-        else:
-            passed.append(title)
-    if failed:
-        lines = [f"{name}: {len(failed)} of {len(properties)} checks failed."]
-        lines += [f"  ✓ {t}" for t in passed]
-        lines += [f"  ✗ {t}: {msg}" for t, msg in failed]
-        raise CheckFailed("\n".join(lines))
-    report = CheckReport(name, passed)
+    report = _check(name, _Student(fn, returns), properties)
     if not quiet:
         print(report)
     return report
@@ -169,34 +176,16 @@ def exercise(
     homework) or a value (a number, an array): properties are then called with the value itself.
     """
     __tracebackhide__ = True
-    if answer is None:
+    subject = _Student(answer, returns) if callable(answer) else answer
+    try:
+        if answer is None:
+            raise _NotDone()
+        report = _check(name, subject, properties, hint)
+    except (_NotDone, CheckFailed) as err:
+        if isinstance(err, CheckFailed) and NOT_IMPLEMENTED not in str(err):
+            raise
         print(f"{name}: {NOT_ATTEMPTED}. Hint: {hint}")
         return None
-    if callable(answer):
-        try:
-            return run_checks(name, answer, properties, returns=returns)
-        except CheckFailed as err:
-            if NOT_IMPLEMENTED in str(err):
-                print(f"{name}: {NOT_ATTEMPTED}. Hint: {hint}")
-                return None
-            raise CheckFailed(f"{err}\nHint: {hint}") from None
-    passed, failed = [], []
-    for title, prop in properties:
-        try:
-            prop(answer)
-        except Fail as err:
-            failed.append((title, str(err)))
-        except Exception as err:  # noqa: BLE001 - an answer the check could not read is a failure
-            failed.append((title, f"could not test your answer ({type(err).__name__}: {err})."))
-        else:
-            passed.append(title)
-    if failed:
-        lines = [f"{name}: {len(failed)} of {len(properties)} checks failed."]
-        lines += [f"  ✓ {t}" for t in passed]
-        lines += [f"  ✗ {t}: {msg}" for t, msg in failed]
-        lines.append(f"Hint: {hint}")
-        raise CheckFailed("\n".join(lines))
-    report = CheckReport(name, passed)
     print(report)
     return report
 
