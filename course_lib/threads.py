@@ -17,6 +17,11 @@ sets **one torch thread per process** (:func:`configure`):
 
 The price is speed alone on several cores for the convolutional chapters: chapter 07 took 94 s
 alone with one thread and 51 s with two on 2 cores (chapters 04 and 05, MLPs: no difference).
+A count that follows the cores would be deterministic only if the results did not depend on it:
+they do through oneDNN's convolutions. With oneDNN switched off (``torch.backends.mkldnn``) 20
+training steps of a small CNN gave bit-identical weights at one and two threads, but PyTorch's
+own convolution costs 1.9x the CPU time (8.2 vs 4.4 s for 60 steps at one thread), so two
+threads without oneDNN are no faster than one with it. Hence one fixed thread.
 
 Override with the environment variable ``COURSE_THREADS`` before importing: a number of threads
 (e.g. ``COURSE_THREADS=8`` on a workstation used alone), or ``torch`` to leave torch's own
