@@ -88,6 +88,8 @@ def check_X(
         raise ValueError(
             f"{name} contains {bad} NaN or infinite value(s); remove or impute them first."
         )
+    if not arr.flags.writeable:  # a read-only view (a DataFrame's values): torch warns on it
+        arr = arr.copy()
     return arr
 
 
