@@ -16,6 +16,10 @@ LAB_ARGS ?=
 # 127.0.0.1 only, behind a token.
 LAB_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 PYTEST_ARGS ?=
+# Test files run on up to 4 workers (pytest-xdist, one per logical core: 2 on a 2-core machine);
+# a file's tests run on one worker, in order (a notebook's cells share a kernel).
+# TEST_WORKERS= runs everything in one process.
+TEST_WORKERS ?= -n logical --maxprocesses 4 --dist loadfile
 
 .PHONY: install lab test lint format bench notebooks-clean help
 
@@ -53,7 +57,7 @@ format: install
 	$(BIN)/ruff format .
 
 test: lint
-	COURSE_PROGRESS=0 $(BIN)/python -m pytest tests lectures --nbval-lax --nbval-cell-timeout=300 $(PYTEST_ARGS)
+	COURSE_PROGRESS=0 $(BIN)/python -m pytest tests lectures --nbval-lax --nbval-cell-timeout=300 $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m course_lib.bench
