@@ -4,10 +4,30 @@ A chapter ships with its exercises unsolved and nbval runs it as shipped: an exe
 yet must print its hint and raise nothing; an attempted wrong answer must fail with the hint.
 """
 
+import importlib
+import json
+from pathlib import Path
+
 import pytest
 
 from course_lib.checks import core
 from course_lib.checks.core import CheckFailed, Fail
+
+CHECKS_DIR = Path(core.__file__).parent
+
+
+def _chapter_checks() -> list[tuple]:
+    """``(check_exNN_k, solution_exNN_k)`` of every chapter exercise, from ``checks/exNN_*.py``."""
+    pairs = []
+    for path in sorted(CHECKS_DIR.glob("ex[0-9][0-9]_*.py")):
+        mod = importlib.import_module(f"course_lib.checks.{path.stem}")
+        for name in sorted(n for n in dir(mod) if n.startswith("check_ex")):
+            pairs.append((getattr(mod, name), getattr(mod, name.replace("check_", "solution_"))))
+    return pairs
+
+
+def _stub(*args):
+    raise NotImplementedError()
 
 
 def _half(value):
@@ -45,19 +65,32 @@ def test_a_function_that_raises_is_a_failure_not_a_skip():
         core.exercise("Exercise 0.2", broken, [("calls", _calls)], hint="write it")
 
 
+@pytest.mark.parametrize("check, solution", _chapter_checks(), ids=lambda f: f.__name__)
+def test_the_solution_sketch_passes_its_check(check, solution, capsys):
+    assert check(solution)
+    chapter = check.__name__.removeprefix("check_ex")[:2]  # check_ex09_1 -> "09"
+    assert f"✓ Exercise {chapter}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check, solution", _chapter_checks(), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("unsolved", [None, _stub], ids=["None", "stub"])
+def test_the_unsolved_exercise_prints_the_hint_and_raises_nothing(
+    check, solution, unsolved, capsys
+):
+    assert check(unsolved) is None
+    out = capsys.readouterr().out
+    assert "not attempted yet" in out and "Hint:" in out
+
+
 def test_every_chapter_has_two_checked_exercises_with_solution_sketches():
     """Issue 17: >= 2 checked exercises per chapter, each with the instructors' solution beside its
     check, and the chapter calls each check."""
-    import importlib
-    import json
-    from pathlib import Path
-
     lectures = Path(__file__).resolve().parents[1] / "lectures"
     chapters = sorted(lectures.glob("[0-9][0-9]_*.ipynb"))
     assert len(chapters) == 10
     for nb in chapters:
         nn = nb.name[:2]
-        (module,) = (Path(core.__file__).parent).glob(f"ex{nn}_*.py")
+        (module,) = CHECKS_DIR.glob(f"ex{nn}_*.py")
         mod = importlib.import_module(f"course_lib.checks.{module.stem}")
         checks = sorted(n for n in dir(mod) if n.startswith(f"check_ex{nn}_"))
         assert len(checks) >= 2, f"{nb.name}: {checks}"

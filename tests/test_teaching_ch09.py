@@ -18,32 +18,6 @@ from course_lib.checks.core import CheckFailed
 NOTEBOOK = Path(__file__).parents[1] / "lectures" / "09_realistic_evaluation.ipynb"
 
 
-def _stub(*args):
-    raise NotImplementedError()
-
-
-CHECKS = [
-    (ex09.check_ex09_1, ex09.solution_ex09_1),
-    (ex09.check_ex09_2, ex09.solution_ex09_2),
-]
-
-
-@pytest.mark.parametrize("check, solution", CHECKS, ids=lambda f: getattr(f, "__name__", ""))
-def test_the_solution_passes(check, solution, capsys):
-    assert check(solution)
-    assert "✓ Exercise 09" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check, solution", CHECKS, ids=lambda f: getattr(f, "__name__", ""))
-@pytest.mark.parametrize("unsolved", [None, _stub], ids=["None", "stub"])
-def test_the_unsolved_exercise_prints_the_hint_and_raises_nothing(
-    check, solution, unsolved, capsys
-):
-    assert check(unsolved) is None
-    out = capsys.readouterr().out
-    assert "not attempted yet" in out and "Hint:" in out
-
-
 def test_the_solution_sketch_of_09_1_is_right():
     for acc, sd in ((0.85, 0.01), (0.6, 0.05), (0.99, 0.003)):
         n = ex09.solution_ex09_1(acc, sd)
